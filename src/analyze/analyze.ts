@@ -1,0 +1,130 @@
+/**
+ * The library's main entry: a capture in, an async stream of connection records out, then one
+ * summary record. Frames are read in chunks, dissected into one reused PacketView, tracked, and
+ * connections are yielded as soon as Zeek's timers end them, so memory follows the number of
+ * live connections, not the size of the capture.
+ *
+ * A fatal fault in the capture (cut-off file, corrupt record) does not lose what came before:
+ * every connection seen so far is yielded, the summary carries the error, and then the typed
+ * TsleuthError is thrown.
+ */
+import { CaptureReader, type CaptureInput } from '../capture/reader.js';
+import type { Frame } from '../capture/frame.js';
+import { Dissector, UNKNOWN_LINK_TYPE, Verdict } from '../dissect/dissector.js';
+import { LINK_DISSECTORS, LINK_TYPE_NAMES } from '../dissect/link.js';
+import { TsleuthError } from '../errors.js';
+import type { Connection } from '../tcp/connection.js';
+import { TcpTracker, type EndReason } from '../tcp/tracker.js';
+import { compileFilter, type ConnectionFilter } from './filter.js';
+import { PacketTrace, type PacketRow } from './packet-trace.js';
+import { type AnalysisRecord, type ConnectionRecord, SCHEMA_VERSION, type SummaryRecord, toConnectionRecord } from './records.js';
+
+export interface AnalyzeProgress {
+  sourceBytes: number;
+  sourceSize: number | undefined;
+  frames: number;
+}
+
+export interface AnalyzeOptions extends ConnectionFilter {
+  /** Name used in messages (defaults to the path). */
+  name?: string;
+  /** Verify IPv4 header and TCP checksums and drop segments that fail (Zeek without -C). */
+  verifyChecksums?: boolean;
+  /** Ports that mark the responder when a connection's first packet is not a plain SYN. */
+  likelyServerPorts?: ReadonlySet<number>;
+  /** Called after every chunk read. */
+  onProgress?: (p: AnalyzeProgress) => void;
+  /** With connectionId: receives the packet-by-packet view of that connection when it ends. */
+  onPacketTrace?: (rows: PacketRow[], record: ConnectionRecord) => void;
+}
+
+export async function* analyze(input: CaptureInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord, void, undefined> {
+  const keep = compileFilter(options);
+  const pending: ConnectionRecord[] = [];
+  const malformed = new Map<string, number>();
+  const connStates = new Map<string, number>();
+  let tcpSegments = 0;
+  let nonTcp = 0;
+  let firstTs: number | null = null;
+  let lastTs: number | null = null;
+  const trace = options.connectionId !== undefined && options.onPacketTrace ? new PacketTrace(options.connectionId) : null;
+
+  const onConnectionEnd = (c: Connection, reason: EndReason): void => {
+    const r = toConnectionRecord(c, reason);
+    connStates.set(r.conn_state, (connStates.get(r.conn_state) ?? 0) + 1);
+    if (trace !== null && c.id === trace.connectionId) options.onPacketTrace!(trace.finish(c), r);
+    if (keep(r)) pending.push(r);
+  };
+  const tracker = new TcpTracker(onConnectionEnd, { likelyServerPorts: options.likelyServerPorts });
+  const dissector = new Dissector({ verifyChecksums: options.verifyChecksums ?? false });
+  const view = dissector.view;
+  let reader: CaptureReader | null = null;
+
+  const onFrame = (f: Frame): void => {
+    if (firstTs === null) firstTs = f.ts;
+    lastTs = f.ts;
+    const verdict = dissector.dissect(f);
+    if (verdict === Verdict.Tcp) {
+      tcpSegments++;
+      const c = tracker.segment(view);
+      if (trace !== null && c.id === trace.connectionId) trace.add(view, c, false);
+    } else if (verdict === Verdict.IcmpAboutTcp) {
+      const c = tracker.icmpError(view);
+      if (trace !== null && c !== null && c.id === trace.connectionId) trace.add(view, c, true);
+    } else if (verdict === Verdict.Other) {
+      nonTcp++;
+    } else {
+      if (view.malformed === UNKNOWN_LINK_TYPE && reader?.info?.format === 'pcap') {
+        // A pcap file has one link type: if we cannot read it, no frame of the file can be analysed.
+        throw new TsleuthError(
+          'TSL_ERR_LINKTYPE',
+          `link type ${f.linkType} is not supported (supported: ${[...LINK_DISSECTORS.keys()].map((k) => `${k} ${LINK_TYPE_NAMES.get(k)}`).join(', ')})`,
+          { file: reader.name, frame: f.number, offset: f.fileOffset },
+        );
+      }
+      malformed.set(view.malformed, (malformed.get(view.malformed) ?? 0) + 1);
+    }
+  };
+
+  reader = new CaptureReader(input, onFrame, options.name);
+  let fatal: TsleuthError | null = null;
+  try {
+    for await (const _ of reader.read()) {
+      if (pending.length > 0) yield* pending.splice(0, pending.length);
+      options.onProgress?.({ sourceBytes: reader.progress.sourceBytes, sourceSize: reader.progress.sourceSize, frames: reader.info?.frames ?? 0 });
+    }
+  } catch (e) {
+    if (!(e instanceof TsleuthError)) throw e;
+    fatal = e;
+  }
+  tracker.finish();
+  yield* pending.splice(0, pending.length);
+
+  const info = reader.info;
+  const linkTypes: SummaryRecord['link_types'] = {};
+  for (const [lt, n] of info?.linkTypes ?? []) linkTypes[String(lt)] = { name: LINK_TYPE_NAMES.get(lt) ?? 'unknown', frames: n };
+  const summary: SummaryRecord = {
+    type: 'summary',
+    version: SCHEMA_VERSION,
+    file: reader.name,
+    format: info?.format ?? null,
+    compressed: info?.compressed ?? false,
+    frames: info?.frames ?? 0,
+    bytes: info?.bytes ?? 0,
+    link_types: linkTypes,
+    tcp_segments: tcpSegments,
+    connections: tracker.stats.connections,
+    conn_states: Object.fromEntries(connStates),
+    icmp_errors: { attributed: tracker.stats.icmpErrorsAttributed, unmatched: tracker.stats.icmpErrorsUnmatched },
+    non_tcp_frames: nonTcp,
+    malformed: Object.fromEntries(malformed),
+    snaplen_truncated_frames: info?.truncatedFrames ?? 0,
+    capture_faults: Object.fromEntries(info?.faults ?? []),
+    first: firstTs,
+    last: lastTs,
+    peak_live_connections: tracker.stats.peakLiveConnections,
+    error: fatal === null ? null : { code: fatal.code, message: fatal.describe(), offset: fatal.context.offset ?? null, frame: fatal.context.frame ?? null },
+  };
+  yield summary;
+  if (fatal !== null) throw fatal;
+}

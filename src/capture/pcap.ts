@@ -1,0 +1,146 @@
+/**
+ * libpcap's classic file format.
+ *
+ * Global header (24 bytes), in the writer's byte order:
+ *   u32 magic  a1b2c3d4 (µs timestamps) or a1b23c4d (ns timestamps)
+ *   u16 version_major, u16 version_minor, i32 thiszone, u32 sigfigs
+ *   u32 snaplen, u32 linktype (low 16 bits; upper bits carry FCS flags)
+ * Record header (16 bytes):
+ *   u32 ts_sec, u32 ts_usec_or_nsec, u32 incl_len (bytes in the file), u32 orig_len (on the wire)
+ */
+import { TsleuthError } from '../errors.js';
+import { type CaptureInfo, type CaptureParser, type FrameSink, newCaptureInfo, newFrame } from './frame.js';
+
+export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
+export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
+
+const GLOBAL_HEADER_LEN = 24;
+const RECORD_HEADER_LEN = 16;
+/** Largest record we accept whatever the snaplen says (Wireshark's limit is 256 KiB; jumbo/TSO captures go beyond). */
+const MAX_RECORD_LEN = 16 * 1024 * 1024;
+
+/** True if these (at least 4) bytes start a classic pcap file. */
+export function isPcapMagic(b: Buffer): boolean {
+  const le = b.readUInt32LE(0);
+  const be = b.readUInt32BE(0);
+  return le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC || be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC;
+}
+
+export class PcapParser implements CaptureParser {
+  readonly info: CaptureInfo;
+  private readonly sink: FrameSink;
+  private readonly file: string | undefined;
+  private readonly frame = newFrame();
+  private pending: Buffer | null = null;
+  private headerDone = false;
+  private bigEndian = false;
+  private tsDivisor = 1e6;
+  private snaplen = 0;
+  private linkType = 0;
+  private frames = 0;
+  private truncated = 0;
+  /** Stream offset of the first byte of the buffer being parsed. */
+  private base = 0;
+  consumed = 0;
+
+  constructor(sink: FrameSink, file?: string, compressed = false) {
+    this.sink = sink;
+    this.file = file;
+    this.info = newCaptureInfo('pcap', compressed);
+  }
+
+  push(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.pending !== null) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+    }
+    let pos = 0;
+    const len = buf.length;
+    if (!this.headerDone) {
+      if (len < GLOBAL_HEADER_LEN) {
+        this.pending = buf;
+        return;
+      }
+      this.readGlobalHeader(buf);
+      pos = GLOBAL_HEADER_LEN;
+    }
+    const frame = this.frame;
+    const be = this.bigEndian;
+    const div = this.tsDivisor;
+    const maxLen = this.snaplen > MAX_RECORD_LEN ? this.snaplen : MAX_RECORD_LEN;
+    frame.data = buf;
+    frame.linkType = this.linkType;
+    while (len - pos >= RECORD_HEADER_LEN) {
+      const sec = be ? buf.readUInt32BE(pos) : buf.readUInt32LE(pos);
+      const frac = be ? buf.readUInt32BE(pos + 4) : buf.readUInt32LE(pos + 4);
+      const capLen = be ? buf.readUInt32BE(pos + 8) : buf.readUInt32LE(pos + 8);
+      const origLen = be ? buf.readUInt32BE(pos + 12) : buf.readUInt32LE(pos + 12);
+      if (capLen > maxLen) {
+        this.flushInfo();
+        throw new TsleuthError(
+          'TSL_ERR_CORRUPT',
+          `record length ${capLen} is larger than any packet can be (snaplen ${this.snaplen}); the file is corrupt from here on`,
+          { file: this.file, offset: this.base + pos, frame: this.frames + 1 },
+        );
+      }
+      if (len - pos - RECORD_HEADER_LEN < capLen) break;
+      this.frames++;
+      if (capLen < origLen) this.truncated++;
+      frame.number = this.frames;
+      frame.ts = sec + frac / div;
+      frame.offset = pos + RECORD_HEADER_LEN;
+      frame.capLen = capLen;
+      frame.origLen = origLen;
+      frame.fileOffset = this.base + pos;
+      this.sink(frame);
+      pos += RECORD_HEADER_LEN + capLen;
+    }
+    if (pos < len) this.pending = buf.subarray(pos);
+    this.base += pos;
+    this.consumed = this.base;
+    this.flushInfo();
+  }
+
+  end(): void {
+    this.flushInfo();
+    if (!this.headerDone) {
+      throw new TsleuthError('TSL_ERR_TRUNCATED', 'the file ends inside the pcap file header', { file: this.file, offset: 0 });
+    }
+    if (this.pending !== null && this.pending.length > 0) {
+      const what = this.pending.length < RECORD_HEADER_LEN ? 'a record header' : 'a record';
+      throw new TsleuthError(
+        'TSL_ERR_TRUNCATED',
+        `the file ends inside ${what} (${this.pending.length} bytes left over); it was cut off while being written or copied`,
+        { file: this.file, offset: this.base, frame: this.frames + 1 },
+      );
+    }
+  }
+
+  private readGlobalHeader(buf: Buffer): void {
+    const le = buf.readUInt32LE(0);
+    const be = buf.readUInt32BE(0);
+    if (le === PCAP_MAGIC_USEC || le === PCAP_MAGIC_NSEC) {
+      this.bigEndian = false;
+      this.tsDivisor = le === PCAP_MAGIC_NSEC ? 1e9 : 1e6;
+    } else if (be === PCAP_MAGIC_USEC || be === PCAP_MAGIC_NSEC) {
+      this.bigEndian = true;
+      this.tsDivisor = be === PCAP_MAGIC_NSEC ? 1e9 : 1e6;
+    } else {
+      throw new TsleuthError('TSL_ERR_NOT_A_CAPTURE', 'not a pcap file (bad magic number)', { file: this.file, offset: 0 });
+    }
+    const r32 = this.bigEndian ? (o: number) => buf.readUInt32BE(o) : (o: number) => buf.readUInt32LE(o);
+    this.snaplen = r32(16);
+    // The upper 16 bits of the link-type field carry FCS information (pcap-savefile(5)).
+    this.linkType = r32(20) & 0xffff;
+    this.headerDone = true;
+  }
+
+  private flushInfo(): void {
+    this.info.frames = this.frames;
+    this.info.truncatedFrames = this.truncated;
+    this.info.bytes = this.base;
+    if (this.frames > 0) this.info.linkTypes.set(this.linkType, this.frames);
+    else if (this.headerDone) this.info.linkTypes.set(this.linkType, 0);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Opens a capture (a path, "-" for standard input, or any byte stream), recognises its format
+ * from the first bytes (pcap, pcapng, either gzip-compressed), and pushes its frames to a sink.
+ *
+ * `read()` is an async generator that yields once per chunk after that chunk's frames were
+ * delivered, so a consumer can drain its own output between chunks: memory stays bounded by
+ * the chunk size whatever the size of the file.
+ */
+import { createReadStream, promises as fsp } from 'node:fs';
+import { once } from 'node:events';
+import { createGunzip } from 'node:zlib';
+import { TsleuthError } from '../errors.js';
+import type { CaptureInfo, CaptureParser, FrameSink } from './frame.js';
+import { isPcapMagic, PcapParser } from './pcap.js';
+import { isPcapngMagic, PcapngParser } from './pcapng.js';
+
+export type CaptureInput = string | AsyncIterable<Buffer>;
+
+const CHUNK_SIZE = 1 << 20;
+const GZIP_MAGIC = 0x1f8b;
+
+export interface ReadProgress {
+  /** Bytes read from the source (compressed bytes for a gzip file). */
+  sourceBytes: number;
+  /** Size of the source when it is a regular file, else undefined. */
+  sourceSize: number | undefined;
+}
+
+export class CaptureReader {
+  readonly name: string;
+  readonly progress: ReadProgress = { sourceBytes: 0, sourceSize: undefined };
+  private parser: CaptureParser | null = null;
+  private readonly input: CaptureInput;
+  private readonly sink: FrameSink;
+
+  constructor(input: CaptureInput, sink: FrameSink, name?: string) {
+    this.input = input;
+    this.sink = sink;
+    this.name = name ?? (typeof input === 'string' ? (input === '-' ? '<stdin>' : input) : '<stream>');
+  }
+
+  /** What the parser learned so far (complete once read() has finished or thrown). */
+  get info(): CaptureInfo | null {
+    return this.parser?.info ?? null;
+  }
+
+  async *read(): AsyncGenerator<void> {
+    const raw = await this.openSource();
+    let sniffed: Buffer = Buffer.alloc(0);
+    let chunks: AsyncIterable<Buffer> = raw;
+    let compressed = false;
+    const it = raw[Symbol.asyncIterator]();
+    // Collect the first bytes: 4 decide between gzip, pcap and pcapng.
+    while (sniffed.length < 4) {
+      const r = await it.next();
+      if (r.done) break;
+      sniffed = Buffer.concat([sniffed, r.value]);
+    }
+    const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => it };
+    chunks = prepend(sniffed, rest);
+    if (sniffed.length >= 2 && sniffed.readUInt16BE(0) === GZIP_MAGIC) {
+      compressed = true;
+      chunks = gunzip(chunks, this.name);
+      const dit = chunks[Symbol.asyncIterator]();
+      sniffed = Buffer.alloc(0);
+      while (sniffed.length < 4) {
+        const r = await dit.next();
+        if (r.done) break;
+        sniffed = Buffer.concat([sniffed, r.value]);
+      }
+      chunks = prepend(sniffed, { [Symbol.asyncIterator]: () => dit });
+    }
+    if (sniffed.length < 4) {
+      throw new TsleuthError('TSL_ERR_NOT_A_CAPTURE', sniffed.length === 0 ? 'the capture is empty' : 'the capture is too short to be a pcap or pcapng file', {
+        file: this.name,
+        offset: 0,
+      });
+    }
+    this.parser = this.makeParser(sniffed, compressed);
+    const parser = this.parser;
+    for await (const chunk of chunks) {
+      parser.push(chunk);
+      yield;
+    }
+    parser.end();
+  }
+
+  private makeParser(head: Buffer, compressed: boolean): CaptureParser {
+    if (isPcapMagic(head)) return new PcapParser(this.sink, this.name, compressed);
+    if (isPcapngMagic(head)) return new PcapngParser(this.sink, this.name, compressed);
+    const text = head.subarray(0, 4).every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
+    throw new TsleuthError(
+      'TSL_ERR_NOT_A_CAPTURE',
+      `not a pcap or pcapng file (starts with 0x${head.subarray(0, 4).toString('hex')}${text ? ', looks like text' : ''})`,
+      { file: this.name, offset: 0 },
+    );
+  }
+
+  private async openSource(): Promise<AsyncIterable<Buffer>> {
+    const counted = (src: AsyncIterable<Buffer>): AsyncIterable<Buffer> => countBytes(src, this.progress);
+    if (typeof this.input !== 'string') return counted(this.input);
+    if (this.input === '-') return counted(process.stdin as AsyncIterable<Buffer>);
+    try {
+      const st = await fsp.stat(this.input);
+      if (st.isDirectory()) throw new TsleuthError('TSL_ERR_IO', 'is a directory, not a capture file', { file: this.name });
+      if (st.isFile()) this.progress.sourceSize = st.size;
+    } catch (e) {
+      if (e instanceof TsleuthError) throw e;
+      throw ioError(e, this.name);
+    }
+    const stream = createReadStream(this.input, { highWaterMark: CHUNK_SIZE });
+    return counted(rethrowIo(stream as AsyncIterable<Buffer>, this.name));
+  }
+}
+
+function ioError(e: unknown, file: string): TsleuthError {
+  const err = e as NodeJS.ErrnoException;
+  const why =
+    err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : (err.message ?? String(e));
+  return new TsleuthError('TSL_ERR_IO', `cannot read the capture: ${why}`, { file });
+}
+
+async function* rethrowIo(src: AsyncIterable<Buffer>, file: string): AsyncGenerator<Buffer> {
+  try {
+    yield* src;
+  } catch (e) {
+    throw ioError(e, file);
+  }
+}
+
+async function* countBytes(src: AsyncIterable<Buffer>, progress: ReadProgress): AsyncGenerator<Buffer> {
+  for await (const c of src) {
+    progress.sourceBytes += c.length;
+    yield c;
+  }
+}
+
+async function* prepend(head: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  if (head.length > 0) yield head;
+  yield* rest;
+}
+
+/** Streams gzip decompression; a cut-off or corrupt gzip file becomes a typed error after the data before it. */
+async function* gunzip(src: AsyncIterable<Buffer>, file: string): AsyncGenerator<Buffer> {
+  const gz = createGunzip({ chunkSize: CHUNK_SIZE });
+  let feedError: unknown = null;
+  const feed = (async () => {
+    try {
+      for await (const c of src) {
+        if (!gz.write(c)) await once(gz, 'drain');
+      }
+      gz.end();
+    } catch (e) {
+      feedError = e;
+      gz.destroy(e as Error);
+    }
+  })();
+  let out = 0;
+  try {
+    for await (const c of gz as AsyncIterable<Buffer>) {
+      out += c.length;
+      yield c;
+    }
+  } catch (e) {
+    if (feedError instanceof TsleuthError) throw feedError;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'Z_BUF_ERROR') {
+      throw new TsleuthError('TSL_ERR_TRUNCATED', 'the gzip stream ends early (the compressed file was cut off)', { file, offset: out });
+    }
+    throw new TsleuthError('TSL_ERR_CORRUPT', `the gzip stream is corrupt (${err.message})`, { file, offset: out });
+  } finally {
+    await feed;
+  }
+}

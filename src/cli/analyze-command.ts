@@ -1,0 +1,149 @@
+/**
+ * `tcpsleuth analyze`: flags → analyze() → a reporter. Nothing here knows about packets.
+ */
+import { parseArgs } from 'node:util';
+import { analyze, type AnalyzeOptions } from '../analyze/analyze.js';
+import type { PacketRow } from '../analyze/packet-trace.js';
+import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
+import { TsleuthError } from '../errors.js';
+import { ProgressLine } from '../report/progress.js';
+import { renderConnectionTable, renderPacketTrace, renderSummary } from '../report/text.js';
+import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
+import { DEFAULT_LIKELY_SERVER_PORTS } from '../tcp/tracker.js';
+import { EXIT } from './exit-codes.js';
+import { LineWriter } from './output.js';
+
+export const ANALYZE_USAGE = `usage: tcpsleuth analyze [options] <capture | ->
+
+Reads a pcap or pcapng capture (optionally gzip-compressed; "-" reads standard input) and
+reports every TCP connection with Zeek's conn_state and history.
+
+options:
+  --json                 JSON Lines: one object per connection, then a summary (docs/json-schema.md)
+  --host ADDR            only connections with this address at either end (repeatable)
+  --port N               only connections with this port at either end (repeatable)
+  --connection ID        show one connection packet by packet
+  --limit N              rows in the text table (default 40, 0 = all)
+  --verify-checksums     drop segments with a bad IPv4 or TCP checksum (off by default: captures
+                         taken on the sending host carry checksums the NIC fills in later)
+  --server-ports LIST    ports that mark the responder when the first packet is not a SYN
+                         (comma-separated; default: Zeek's well-known analyzer ports)
+  --fail-on LIST         exit 1 if any connection ends in one of these conn_states
+                         (comma-separated, or "failed" for REJ,RSTO,RSTR,RSTOS0,RSTRH,S0,SH,SHR)
+  --no-progress          never draw the progress line (it only appears when stderr is a terminal)
+
+exit status: 0 ok, 1 --fail-on matched, 2 usage error or unreadable input,
+             3 the capture is damaged part-way (everything before the fault is reported)`;
+
+const FAILED: ConnState[] = ['REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'S0', 'SH', 'SHR'];
+
+function usage(message: string): TsleuthError {
+  return new TsleuthError('TSL_ERR_USAGE', message);
+}
+
+function parsePort(s: string, flag: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`${flag} ${JSON.stringify(s)} is not a port number (0-65535)`);
+  return n;
+}
+
+function parseFailOn(list: string): Set<ConnState> {
+  const out = new Set<ConnState>();
+  for (const item of list.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    if (item === 'failed') FAILED.forEach((s) => out.add(s));
+    else if (item.toUpperCase() in CONN_STATE_MEANING) out.add(item.toUpperCase() as ConnState);
+    else throw usage(`--fail-on: ${JSON.stringify(item)} is not a conn_state (${Object.keys(CONN_STATE_MEANING).join(', ')}) nor "failed"`);
+  }
+  return out;
+}
+
+export async function runAnalyze(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      host: { type: 'string', multiple: true },
+      port: { type: 'string', multiple: true },
+      connection: { type: 'string' },
+      limit: { type: 'string' },
+      'verify-checksums': { type: 'boolean', default: false },
+      'server-ports': { type: 'string' },
+      'fail-on': { type: 'string' },
+      'no-progress': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${ANALYZE_USAGE}\n`);
+    return EXIT.OK;
+  }
+  if (positionals.length !== 1) throw usage(positionals.length === 0 ? 'analyze needs a capture file (or "-" for standard input)' : 'analyze reads one capture at a time');
+  const input = positionals[0]!;
+  const limit = values.limit === undefined ? 40 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 0) throw usage('--limit takes a whole number (0 = all)');
+  let connectionId: number | undefined;
+  if (values.connection !== undefined) {
+    connectionId = Number(values.connection);
+    if (!Number.isInteger(connectionId) || connectionId < 1) throw usage('--connection takes a connection id (a whole number ≥ 1, as shown in the ID column)');
+  }
+  const failOn = values['fail-on'] === undefined ? new Set<ConnState>() : parseFailOn(values['fail-on']);
+  const serverPorts =
+    values['server-ports'] === undefined
+      ? DEFAULT_LIKELY_SERVER_PORTS
+      : new Set(values['server-ports'].split(',').filter((s) => s.trim() !== '').map((s) => parsePort(s.trim(), '--server-ports')));
+
+  const progress = !values['no-progress'] && ProgressLine.enabled() ? new ProgressLine() : null;
+  let traced: { rows: PacketRow[]; record: ConnectionRecord } | null = null;
+  const options: AnalyzeOptions = {
+    hosts: values.host,
+    ports: values.port?.map((p) => parsePort(p, '--port')),
+    connectionId,
+    verifyChecksums: values['verify-checksums'],
+    likelyServerPorts: serverPorts,
+    onProgress: progress ? (p) => progress.update(p) : undefined,
+    onPacketTrace: (rows, record) => {
+      traced = { rows, record };
+    },
+  };
+
+  const out = new LineWriter();
+  const records: ConnectionRecord[] = [];
+  let summary: SummaryRecord | null = null;
+  let failed = false;
+  let fatal: TsleuthError | null = null;
+  try {
+    for await (const r of analyze(input, options)) {
+      if (r.type === 'summary') {
+        summary = r;
+      } else {
+        if (failOn.has(r.conn_state)) failed = true;
+        if (values.json) await out.line(JSON.stringify(r));
+        else records.push(r);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof TsleuthError)) throw e;
+    fatal = e;
+  } finally {
+    progress?.clear();
+  }
+  if (summary === null) throw fatal ?? new Error('analysis ended without a summary');
+  if (values.json) {
+    await out.line(JSON.stringify(summary));
+  } else if (connectionId !== undefined) {
+    const t = traced as { rows: PacketRow[]; record: ConnectionRecord } | null;
+    await out.line(t === null ? `no connection with id ${connectionId} in this capture (ids run from 1 to ${summary.connections})` : renderPacketTrace(t.rows, t.record));
+  } else {
+    if (records.length > 0) await out.line(renderConnectionTable(records, limit));
+    await out.line('');
+    await out.line(renderSummary(summary));
+  }
+  await out.flush();
+  if (fatal !== null) {
+    process.stderr.write(`tcpsleuth: ${fatal.describe()}\n`);
+    // Nothing at all could be read: the input is unreadable. Otherwise the results are partial.
+    return summary.frames === 0 && fatal.code !== 'TSL_ERR_TRUNCATED' && fatal.code !== 'TSL_ERR_CORRUPT' ? EXIT.UNREADABLE : fatal.code === 'TSL_ERR_LINKTYPE' || fatal.code === 'TSL_ERR_NOT_A_CAPTURE' || fatal.code === 'TSL_ERR_IO' ? EXIT.UNREADABLE : EXIT.DAMAGED;
+  }
+  return failed ? EXIT.FINDINGS : EXIT.OK;
+}

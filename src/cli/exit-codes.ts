@@ -1,0 +1,10 @@
+/** Exit status of every tcpsleuth command (documented in the README and in each --help). */
+export const EXIT = {
+  OK: 0,
+  /** The user asked (--fail-on) to be told about findings, and there are some. */
+  FINDINGS: 1,
+  /** Bad usage, or an input that cannot be read at all. */
+  UNREADABLE: 2,
+  /** The input is damaged part-way; everything before the fault was reported. */
+  DAMAGED: 3,
+} as const;

@@ -1,0 +1,96 @@
+/**
+ * The default report: one line per connection, most interesting first, then a summary.
+ */
+import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
+import type { PacketRow } from '../analyze/packet-trace.js';
+import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
+import { endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime } from './terminal.js';
+
+/** Failures first: refused and reset, then attempts that got no answer, then half-closed, then healthy. */
+const INTEREST: Record<ConnState, number> = {
+  REJ: 0,
+  RSTR: 1,
+  RSTO: 2,
+  RSTRH: 3,
+  RSTOS0: 4,
+  S0: 5,
+  SH: 6,
+  SHR: 7,
+  S2: 8,
+  S3: 9,
+  OTH: 10,
+  S1: 11,
+  SF: 12,
+};
+
+export function byInterest(a: ConnectionRecord, b: ConnectionRecord): number {
+  return INTEREST[a.conn_state] - INTEREST[b.conn_state] || a.first - b.first || a.id - b.id;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+export function renderConnectionTable(records: ConnectionRecord[], limit: number): string {
+  const sorted = [...records].sort(byInterest);
+  const shown = limit > 0 ? sorted.slice(0, limit) : sorted;
+  const lines: string[] = [];
+  lines.push(
+    `${pad('ID', 7)}${pad('FIRST (UTC)', 28)}${pad('ORIGINATOR', 24)}${pad('RESPONDER', 24)}${pad('STATE', 8)}${pad('HISTORY', 14)}${pad('PKTS o/r', 12)}${pad('BYTES o/r', 20)}DURATION`,
+  );
+  for (const r of shown) {
+    lines.push(
+      pad(String(r.id), 7) +
+        pad(formatTime(r.first), 28) +
+        pad(endpointText(r.orig.addr, r.orig.port), 24) +
+        pad(endpointText(r.resp.addr, r.resp.port), 24) +
+        pad(r.conn_state, 8) +
+        pad(escapeForTerminal(r.history), 14) +
+        pad(`${r.orig_pkts}/${r.resp_pkts}`, 12) +
+        pad(r.orig_bytes === null ? '-' : `${formatBytes(r.orig_bytes)}/${formatBytes(r.resp_bytes ?? 0)}`, 20) +
+        formatDuration(r.duration),
+    );
+  }
+  if (shown.length < sorted.length) lines.push(`… ${sorted.length - shown.length} more connections (--limit 0 shows all, --json gives every field)`);
+  return lines.join('\n');
+}
+
+export function renderSummary(s: SummaryRecord): string {
+  const lines: string[] = [];
+  const linkTypes = Object.entries(s.link_types)
+    .map(([k, v]) => `${v.name} [${k}] ${v.frames}`)
+    .join(', ');
+  lines.push(`${escapeForTerminal(s.file)}: ${s.format ?? 'unknown format'}${s.compressed ? ' (gzip)' : ''}, ${s.frames} frames, ${formatBytes(s.bytes)}${linkTypes ? `; link types: ${linkTypes}` : ''}`);
+  if (s.first !== null && s.last !== null) lines.push(`time: ${formatTime(s.first)} → ${formatTime(s.last)} (${formatDuration(s.last - s.first)})`);
+  lines.push(`${s.tcp_segments} TCP segments in ${s.connections} connections; ${s.non_tcp_frames} other frames`);
+  const states = (Object.entries(s.conn_states) as Array<[ConnState, number]>).sort((a, b) => INTEREST[a[0]] - INTEREST[b[0]]);
+  for (const [state, n] of states) lines.push(`  ${pad(state, 7)}${pad(String(n), 8)}${CONN_STATE_MEANING[state]}`);
+  if (s.icmp_errors.attributed + s.icmp_errors.unmatched > 0) {
+    lines.push(`ICMP errors about TCP: ${s.icmp_errors.attributed} matched to a connection, ${s.icmp_errors.unmatched} unmatched`);
+  }
+  const malformed = Object.entries(s.malformed);
+  if (malformed.length > 0) lines.push(`malformed frames (skipped): ${malformed.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (s.snaplen_truncated_frames > 0) lines.push(`${s.snaplen_truncated_frames} frames cut by the snaplen (headers analysed, payload partly missing)`);
+  const faults = Object.entries(s.capture_faults);
+  if (faults.length > 0) lines.push(`capture file faults (skipped): ${faults.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  return lines.join('\n');
+}
+
+export function renderPacketTrace(rows: PacketRow[], r: ConnectionRecord): string {
+  const o = endpointText(r.orig.addr, r.orig.port);
+  const p = endpointText(r.resp.addr, r.resp.port);
+  const lines = [`connection ${r.id}: ${o} → ${p}  ${r.conn_state} ${escapeForTerminal(r.history)}  (sequence numbers relative to each side's ISN)`];
+  const t0 = rows[0]?.ts ?? 0;
+  for (const row of rows) {
+    const dir = row.fromOrig ? 'orig → resp' : 'orig ← resp';
+    const rel = `+${(row.ts - t0).toFixed(6)}`;
+    if (row.icmp !== null) {
+      lines.push(`${pad(String(row.frame), 9)}${pad(rel, 14)}${pad(dir, 13)}${row.icmp}`);
+      continue;
+    }
+    const ack = row.relAck === null ? '' : ` ack ${row.relAck}`;
+    const opts = row.options ? ` <${row.options}>` : '';
+    lines.push(`${pad(String(row.frame), 9)}${pad(rel, 14)}${pad(dir, 13)}${pad(`[${row.flags}]`, 8)}seq ${row.relSeq}${ack} len ${row.len} win ${row.window} ttl ${row.ttl}${opts}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,198 @@
+/**
+ * The TCP layer's entry point: segments in, finished connections out.
+ *
+ * It owns the flow table, decides when a packet starts a new connection (the first packet of a
+ * 4-tuple, a reused 4-tuple, or a packet after Zeek's timers would have removed the old one),
+ * which side is the originator (Zeek's WantConnection and role flips), and hands connections
+ * to the sink once they are over — as soon as their timers say so, so memory grows with live
+ * connections, not with the capture.
+ */
+import { TH_ACK, TH_FIN, TH_RST, TH_SYN, type PacketView } from '../dissect/packet.js';
+import { Connection } from './connection.js';
+import { DueHeap } from './due-heap.js';
+import { EndpointState } from './endpoint.js';
+import { FlowTable, flowHash } from './flow-table.js';
+import { processSegment } from './tcp-session.js';
+import { advanceTimers, HANDSHAKE_INACTIVITY_TIMEOUT, removalTime, TCP_SYN_TIMEOUT } from './timers.js';
+
+/** Why a connection was handed to the sink. */
+export type EndReason = 'timeout' | 'reused' | 'end_of_capture';
+
+export type ConnectionSink = (c: Connection, reason: EndReason, endTime: number) => void;
+
+/**
+ * Ports whose presence on the source of a connection's first packet (when that packet is not a
+ * plain SYN) makes the source the responder. Zeek derives this set from the analyzers it loads;
+ * this is the set of its default analyzers' well-known TCP ports.
+ */
+export const DEFAULT_LIKELY_SERVER_PORTS: ReadonlySet<number> = new Set([
+  21, 22, 23, 25, 53, 80, 81, 88, 102, 111, 135, 139, 143, 389, 443, 445, 502, 513, 514, 563, 585, 587, 614, 631, 636, 989, 990, 992,
+  993, 995, 1080, 1433, 1883, 2049, 2811, 3128, 3268, 3306, 3389, 5060, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080,
+  8888, 20000,
+]);
+
+export interface TrackerOptions {
+  likelyServerPorts?: ReadonlySet<number>;
+}
+
+export interface TrackerStats {
+  connections: number;
+  icmpErrorsAttributed: number;
+  icmpErrorsUnmatched: number;
+  peakLiveConnections: number;
+}
+
+export class TcpTracker {
+  readonly stats: TrackerStats = { connections: 0, icmpErrorsAttributed: 0, icmpErrorsUnmatched: 0, peakLiveConnections: 0 };
+  private readonly table = new FlowTable();
+  private readonly heap = new DueHeap();
+  private readonly sink: ConnectionSink;
+  private readonly serverPorts: ReadonlySet<number>;
+  private nextId = 1;
+  /** Network time: the latest packet time seen. */
+  private now = -Infinity;
+
+  constructor(sink: ConnectionSink, options: TrackerOptions = {}) {
+    this.sink = sink;
+    this.serverPorts = options.likelyServerPorts ?? DEFAULT_LIKELY_SERVER_PORTS;
+  }
+
+  get liveConnections(): number {
+    return this.table.size;
+  }
+
+  segment(v: PacketView): Connection {
+    const t = v.ts;
+    if (t > this.now) {
+      this.now = t;
+      if (this.heap.peek() <= t) this.sweep(t);
+    }
+    const hash = flowHash(v);
+    let c = this.table.find(hash, v);
+    if (c !== null) {
+      const removeAt = removalTime(c);
+      if (removeAt <= t) {
+        this.end(c, 'timeout', removeAt);
+        c = null;
+      } else {
+        advanceTimers(c, t);
+        if (this.isReuse(c, v)) {
+          this.end(c, 'reused', t);
+          c = null;
+        }
+      }
+    }
+    const flags = v.flags;
+    if (c === null) {
+      c = this.create(v, hash);
+    } else if (c.history === 'H' && !(flags & (TH_SYN | TH_FIN | TH_RST))) {
+      // Started with a SYN-ACK that was not flipped at creation: the SYN-ACK's sender is the responder.
+      c.flipRoles();
+      c.history = '^h';
+    }
+    processSegment(c, c.isFromOrig(v.src0, v.src1, v.src2, v.src3, v.srcPort), v);
+    c.lastFrame = v.frame;
+    c.lastPacketTime = t;
+    if (v.tunnelDepth > c.tunnelDepth) c.tunnelDepth = v.tunnelDepth;
+    // Control segments can bring the removal time forward (a close arms the delete timer).
+    if (flags & (TH_SYN | TH_FIN | TH_RST)) {
+      const due = removalTime(c);
+      if (due < c.scheduledAt) this.schedule(c, due);
+    }
+    return c;
+  }
+
+  /** An ICMP error quoting a segment: attributed to the connection, if it is live. */
+  icmpError(v: PacketView): Connection | null {
+    const c = this.table.find(flowHash(v), v);
+    if (c === null) {
+      this.stats.icmpErrorsUnmatched++;
+      return null;
+    }
+    this.stats.icmpErrorsAttributed++;
+    if (c.icmpErrors++ === 0) {
+      c.icmpFirstFrame = v.frame;
+      c.icmpType = v.icmpType;
+      c.icmpCode = v.icmpCode;
+    }
+    return c;
+  }
+
+  /** End of input: every live connection is finished as it stands (Zeek's Drain). */
+  finish(): void {
+    const live = [...this.table.all()].sort((a, b) => a.id - b.id);
+    for (const c of live) this.end(c, 'end_of_capture', c.lastPacketTime);
+  }
+
+  private create(v: PacketView, hash: number): Connection {
+    const flags = v.flags;
+    let flip = false;
+    // Zeek's WantConnection: a first packet that is not a plain SYN is guessed by its ports.
+    if (!(flags & TH_SYN) || flags & TH_ACK) {
+      if (this.serverPorts.has(v.srcPort)) {
+        flip = this.serverPorts.has(v.dstPort) ? !(flags & TH_SYN) && v.srcPort < v.dstPort : true;
+      }
+    }
+    const c = new Connection(this.nextId++, hash, v.ts, v.frame, v.tunnelDepth, HANDSHAKE_INACTIVITY_TIMEOUT, v.ts + TCP_SYN_TIMEOUT);
+    c.origA0 = v.src0;
+    c.origA1 = v.src1;
+    c.origA2 = v.src2;
+    c.origA3 = v.src3;
+    c.origPort = v.srcPort;
+    c.respA0 = v.dst0;
+    c.respA1 = v.dst1;
+    c.respA2 = v.dst2;
+    c.respA3 = v.dst3;
+    c.respPort = v.dstPort;
+    if (flip) c.flipRoles();
+    this.table.insert(c);
+    this.stats.connections++;
+    if (this.table.size > this.stats.peakLiveConnections) this.stats.peakLiveConnections = this.table.size;
+    this.schedule(c, v.ts + TCP_SYN_TIMEOUT);
+    return c;
+  }
+
+  /** Zeek's IsReuse: a SYN that cannot belong to the connection we have for this 4-tuple. */
+  private isReuse(c: Connection, v: PacketView): boolean {
+    const flags = v.flags;
+    if (!(flags & TH_SYN)) return false;
+    let connOrig = c.orig;
+    if (flags & TH_ACK) {
+      if (c.orig.state !== EndpointState.Inactive) return false; // not a half connection
+      connOrig = c.resp;
+    }
+    if (c.orig.didClose || c.resp.didClose) return true;
+    if (v.seq === connOrig.startSeq) return false;
+    // SYN and SYN-ACK seen in reverse order: the state machine flips the roles, not a reuse.
+    if (!(flags & TH_ACK) && connOrig.state === EndpointState.SynAckSent && c.resp.state === EndpointState.Inactive && v.seq === c.resp.startSeq) {
+      return false;
+    }
+    c.weird(connOrig.state === EndpointState.SynSent ? 'SYN_seq_jump' : 'active_connection_reuse');
+    return true;
+  }
+
+  private schedule(c: Connection, due: number): void {
+    c.scheduledAt = due;
+    this.heap.push(due, c);
+  }
+
+  /** Ends every connection whose timers have run out by time `now`. */
+  private sweep(now: number): void {
+    const heap = this.heap;
+    while (heap.peek() <= now) {
+      const due = heap.peek();
+      const c = heap.pop();
+      if (c.finished || c.scheduledAt !== due) continue; // stale entry
+      const removeAt = removalTime(c);
+      if (removeAt <= now) this.end(c, 'timeout', removeAt);
+      else this.schedule(c, removeAt);
+    }
+  }
+
+  private end(c: Connection, reason: EndReason, endTime: number): void {
+    c.finished = true;
+    c.scheduledAt = Infinity;
+    this.table.remove(c);
+    this.sink(c, reason, endTime);
+  }
+}
