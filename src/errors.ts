@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'TSL_ERR_CORRUPT' // a length or field that cannot be right (record longer than any snaplen, bad block length, ...)
   | 'TSL_ERR_LINKTYPE' // a link type tcpsleuth cannot dissect
   | 'TSL_ERR_IO' // the file or stream could not be read
-  | 'TSL_ERR_USAGE'; // bad command-line usage
+  | 'TSL_ERR_USAGE' // bad command-line usage
+  | 'TSL_ERR_PRIVILEGE' // the operation needs root or a capability we do not have
+  | 'TSL_ERR_ENV'; // a tool, file system or kernel feature the operation needs is missing
 
 export interface ErrorContext {
   file?: string;

@@ -1,0 +1,32 @@
+/** The benchmark's command line. */
+import { parseArgs } from 'node:util';
+
+export interface BenchArgs {
+  /** Packets in the 1× file. */
+  packets: number;
+  skip5x: boolean;
+  /** Where to write the captures and leave them; null: a temporary directory, removed at the end. */
+  keepDir: string | null;
+}
+
+export const USAGE = `usage: npm run bench -- [--packets N] [--skip-5x] [--keep DIR]
+  --packets N   packets in the 1x capture (default 2000000; smaller for a quick run)
+  --skip-5x     do not generate or measure the 5x capture
+  --keep DIR    write the captures to DIR and keep them`;
+
+/** Throws an Error whose message is fit for the terminal on bad usage. */
+export function parseBenchArgs(argv: readonly string[], defaultPackets: number): BenchArgs {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      packets: { type: 'string' },
+      'skip-5x': { type: 'boolean', default: false },
+      keep: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const packets = values.packets === undefined ? defaultPackets : Number(values.packets);
+  if (!Number.isInteger(packets) || packets < 1) throw new Error(`--packets needs a positive whole number, not ${values.packets}`);
+  return { packets, skip5x: values['skip-5x'] === true, keepDir: values.keep ?? null };
+}

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: generates a 1× and a 5× capture, times tcpsleuth, tshark and tcptrace on each
+ * (wall clock and peak RSS), and prints the figures beside tcpsleuth's targets.
+ *
+ * The 5× file repeats the 1× traffic five times, so a tool whose memory is bounded by the
+ * connections open at once has the same peak RSS on both. The runs are sequential so that the
+ * tools never compete for the two cores or the page cache.
+ *
+ * Exit status: 0 once the figures are printed, whether or not targets are met; 1 if a command
+ * failed or the captures could not be written; 2 on bad usage.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseBenchArgs, USAGE, type BenchArgs } from './args.js';
+import { DEFAULT_GENERATE_OPTIONS, generateCapture } from './generate.js';
+import { GNU_TIME, haveGnuTime, measure } from './measure.js';
+import { type CaptureFile, describeCapture, resultTable, type Run, targetTable } from './report.js';
+import { benchTools } from './tools.js';
+
+const REPEAT_LARGE = 5;
+
+async function main(): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(process.argv.slice(2), DEFAULT_GENERATE_OPTIONS.targetPackets);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (!haveGnuTime()) {
+    console.error(`${GNU_TIME} (GNU time, Debian package "time") is needed to measure peak RSS; install it and run again.`);
+    return 1;
+  }
+  const dir = args.keepDir === null ? mkdtempSync(join(tmpdir(), 'tcpsleuth-bench-')) : resolve(args.keepDir);
+  mkdirSync(dir, { recursive: true });
+  // Multi-gigabyte captures must not outlive an interrupted run.
+  const onSignal = (): void => {
+    if (args.keepDir === null) rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await bench(args, dir);
+  } finally {
+    if (args.keepDir === null) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function bench(args: BenchArgs, dir: string): Promise<number> {
+  console.log(`tcpsleuth benchmark: Node ${process.version}, ${availableParallelism()} cores, captures in ${dir}`);
+  const files = [writeCapture(dir, '1x', args.packets, 1)];
+  if (!args.skip5x) files.push(writeCapture(dir, '5x', args.packets, REPEAT_LARGE));
+
+  const tools = benchTools();
+  for (const t of tools) if (t.missing !== null) console.log(`${t.name}: ${t.missing}; skipped`);
+  const runs: Run[] = [];
+  for (const file of files) {
+    for (const tool of tools) {
+      if (tool.missing !== null) continue;
+      process.stdout.write(`running ${tool.name} on ${file.label}... `);
+      const m = await measure(tool.command, tool.args(file.path), dir);
+      console.log(m.exitCode === 0 ? `${m.seconds.toFixed(2)} s` : `FAILED with exit status ${m.exitCode}`);
+      if (m.exitCode !== 0 && m.stderrTail !== '') console.log(indent(m.stderrTail));
+      runs.push({ tool: tool.name, file, m });
+    }
+  }
+  console.log(`\n${resultTable(runs)}\n(MB = 10^6 bytes; packets/s and MB/s are over the whole run, start-up included)\n`);
+  console.log(targetTable(runs, files));
+  return runs.some((r) => r.m.exitCode !== 0) ? 1 : 0;
+}
+
+function writeCapture(dir: string, label: string, packets: number, repeat: number): CaptureFile {
+  const path = join(dir, `capture-${label}.pcap`);
+  const scale = packets / DEFAULT_GENERATE_OPTIONS.targetPackets;
+  const started = process.hrtime.bigint();
+  const stats = generateCapture(path, {
+    targetPackets: packets,
+    // Scaling both keeps the default mix of connection sizes in a quick run.
+    connections: Math.ceil(DEFAULT_GENERATE_OPTIONS.connections * scale),
+    repeat,
+    seed: DEFAULT_GENERATE_OPTIONS.seed,
+  });
+  const file = { label, path, stats, generateSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  console.log(describeCapture(file));
+  return file;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
+
+process.exitCode = await main();
