@@ -23,7 +23,7 @@ export type OptionSet = 'syn' | 'timestamps' | 'none';
 
 /** One packet of a script, ready to encode. */
 export interface Segment {
-  /** Capture time, µs from the start of the traffic. */
+  /** Capture time, µs since the epoch. */
   t: number;
   fromClient: boolean;
   flags: number;
@@ -88,7 +88,7 @@ export class Side {
     public ipId: number,
     readonly window: number,
     readonly synWindow: number,
-    /** How long before one of its packets passes the capture point this side last heard from the peer. */
+    /** How much older than its own packet's capture time the newest peer packet it can have seen is: 0 for the client, one RTT for the server. */
     readonly lag: number,
   ) {}
 
@@ -113,15 +113,15 @@ export class Conversation {
   private readonly serverSalt: number;
   private end = 0;
 
-  constructor(
-    rng: Rng,
-    private readonly t0: number,
-    readonly rtt: number,
-  ) {
-    // Linux's SYN windows (64240 and 65160 with a 1460 MSS) and, with window scaling by 7,
-    // window fields around 500 (64 KiB) that the receive buffer autotuning grows from there.
-    this.client = new Side(rng.u32(), rng.u32(), rng.int(0, 0xffff), rng.int(501, 3000), 64240, 0);
-    this.server = new Side(rng.u32(), rng.u32(), rng.int(0, 0xffff), rng.int(501, 3000), 65160, rtt);
+  /** t0 is the connection's start in µs since the epoch: both hosts' clocks derive from it. */
+  constructor(rng: Rng, t0: number, readonly rtt: number) {
+    // ISNs follow RFC 6528 (a 4 µs clock plus a per-connection secret hash, random here) and TSvals a 1 ms clock, so a
+    // 4-tuple that comes back later, as in the repeated copies, starts from fresh numbers.
+    const isn = (): number => (rng.u32() + Math.floor(t0 / 4)) >>> 0;
+    // Linux's SYN windows (64240 and 65160 with a 1460 MSS); after the handshake, window fields
+    // of 501 to 3000, that is 64 KiB to 375 KiB with window scaling by 7, as autotuning leaves them.
+    this.client = new Side(isn(), rng.u32(), rng.int(0, 0xffff), rng.int(501, 3000), 64240, 0);
+    this.server = new Side(isn(), rng.u32(), rng.int(0, 0xffff), rng.int(501, 3000), 65160, rtt);
     this.clientSalt = rng.u32();
     this.serverSalt = rng.u32();
   }
@@ -142,7 +142,7 @@ export class Conversation {
     const start = o.seq ?? me.sndNxt;
     const end = start + len + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);
     if (end > me.sndNxt) me.sndNxt = end;
-    const tsVal = (me.tsBase + Math.floor((t - this.t0) / 1000)) >>> 0;
+    const tsVal = (me.tsBase + Math.floor(t / 1000)) >>> 0;
     me.sent.push({ t, start, end, tsVal, lost: o.lost === true });
     const bare = o.bare === true;
     this.segments.push({

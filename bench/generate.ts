@@ -81,16 +81,16 @@ export function generateCapture(path: string, options: Partial<GenerateOptions> 
 
 /** Writes one copy of the traffic starting at startUs; returns its span in µs. */
 function writeCopy(writer: PcapWriter, o: GenerateOptions, startUs: number, stats: CaptureStats): number {
-  // The same seed in every copy makes the copies identical apart from their timestamps.
+  // The same seed in every copy replays the same connections; only the clocks have moved on.
   const rng = new Rng(o.seed);
   const pool = makePayloadPool(rng);
   const plan = new AddressPlan(rng);
   const open = new MinHeap<Flow>((f) => f.at);
   const meanArrivalGap = 1e6 / ARRIVALS_PER_SECOND;
-  let nextArrival = 0;
+  let nextArrival = startUs;
   let started = 0;
   let planned = 0;
-  let last = 0;
+  let last = startUs;
   for (;;) {
     const top = open.peek();
     const starting = started < o.connections || planned < o.targetPackets;
@@ -118,7 +118,7 @@ function writeCopy(writer: PcapWriter, o: GenerateOptions, startUs: number, stat
     }
     if (top === undefined) break;
     const seg = top.segments[top.next++]!;
-    writeFrame(writer.buffer, writer.record(startUs + seg.t, frameLength(seg)), top, seg, pool);
+    writeFrame(writer.buffer, writer.record(seg.t, frameLength(seg)), top, seg, pool);
     last = seg.t;
     if (top.next === top.segments.length) {
       open.pop();
@@ -129,5 +129,5 @@ function writeCopy(writer: PcapWriter, o: GenerateOptions, startUs: number, stat
   }
   stats.packets += planned;
   stats.connections += started;
-  return last;
+  return last - startUs;
 }

@@ -77,7 +77,7 @@ function writeCapture(dir: string, label: string, packets: number, repeat: numbe
   const started = process.hrtime.bigint();
   const stats = generateCapture(path, {
     targetPackets: packets,
-    // Scaling both keeps the default mix of connection sizes in a quick run.
+    // The connection minimum shrinks with the packets, or a quick run would still start 60,000 connections.
     connections: Math.ceil(DEFAULT_GENERATE_OPTIONS.connections * scale),
     repeat,
     seed: DEFAULT_GENERATE_OPTIONS.seed,

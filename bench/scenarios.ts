@@ -32,7 +32,7 @@ const SECOND = 1_000_000;
 /** Linux's SYN retransmission schedule: 1 s, then doubling. */
 const SYN_RETRIES_AT = [1, 3, 7].map((s) => s * SECOND);
 
-/** The packets of one connection starting at t0 (µs), in capture order. */
+/** The packets of one connection starting at t0 (µs since the epoch), in capture order. */
 export function buildScript(rng: Rng, t0: number, outcome: Outcome): Segment[] {
   const d = new Dialogue(rng, t0);
   switch (outcome) {

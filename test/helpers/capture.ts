@@ -50,6 +50,12 @@ export class LiveCapture {
       '-l',
       '--immediate-mode',
       '--print',
+      // Immediate mode uses a ring of fixed-size slots, each as large as the snaplen (256 KiB).
+      // For `any` libpcap cannot shrink that to an MTU, so the default 2 MiB buffer holds only
+      // about 8 packets and a burst of a few connections overflows it ("dropped by kernel").
+      // 32 MiB gives room for some 128, far more than any scenario sends at once.
+      '-B',
+      '32768',
       '-i',
       iface,
       '-w',
