@@ -32,7 +32,11 @@ type HistoryExpectation =
 interface ConnectionPlan {
   scenario: Exclude<Scenario, 'udp-fence'>;
   serverAddr: string;
-  /** Each scenario has its own server port: that is how its connection is found in the output. */
+  /**
+   * Each scenario has its own server port: that is how its connection is found in the output.
+   * All are below the kernel's ephemeral range (32768-60999 in a fresh namespace), so no
+   * client socket can ever be given one of them as its local port.
+   */
   serverPort: number;
   /**
    * The packets the scenario must put on the wire, as flagSequence() prints them
@@ -57,7 +61,7 @@ const PLANS: readonly ConnectionPlan[] = [
   {
     scenario: 'normal-exchange',
     serverAddr: '127.0.0.1',
-    serverPort: 40001,
+    serverPort: 20001,
     wire: NORMAL_EXCHANGE_WIRE,
     connState: 'SF',
     history: { prefix: 'ShAD', contains: 'ShADdFf', absent: 'RrQqIi' },
@@ -66,7 +70,7 @@ const PLANS: readonly ConnectionPlan[] = [
   {
     scenario: 'refused',
     serverAddr: '127.0.0.1',
-    serverPort: 40002,
+    serverPort: 20002,
     wire: /^>S <RA$/,
     connState: 'REJ',
     history: { exact: 'Sr' },
@@ -74,7 +78,7 @@ const PLANS: readonly ConnectionPlan[] = [
   {
     scenario: 'responder-reset',
     serverAddr: '127.0.0.1',
-    serverPort: 40003,
+    serverPort: 20003,
     wire: new RegExp(`^>S <SA >A >PA\\+${REQUEST_LEN}( <A)? <RA?$`),
     connState: 'RSTR',
     history: { prefix: 'ShAD', contains: 'r', absent: 'dFfR' },
@@ -82,7 +86,7 @@ const PLANS: readonly ConnectionPlan[] = [
   {
     scenario: 'originator-reset',
     serverAddr: '127.0.0.1',
-    serverPort: 40004,
+    serverPort: 20004,
     wire: /^>S <SA >A >RA?$/,
     connState: 'RSTO',
     history: { exact: 'ShAR' },
@@ -90,7 +94,7 @@ const PLANS: readonly ConnectionPlan[] = [
   {
     scenario: 'originator-fin-only',
     serverAddr: '127.0.0.1',
-    serverPort: 40005,
+    serverPort: 20005,
     wire: /^>S <SA >A >FA <A$/,
     connState: 'S2',
     history: { exact: 'ShAFa' },
@@ -98,7 +102,7 @@ const PLANS: readonly ConnectionPlan[] = [
   {
     scenario: 'normal-exchange-ipv6',
     serverAddr: '::1',
-    serverPort: 40006,
+    serverPort: 20006,
     wire: NORMAL_EXCHANGE_WIRE,
     connState: 'SF',
     history: { prefix: 'ShAD', contains: 'ShADdFf', absent: 'RrQqIi' },
@@ -108,7 +112,7 @@ const PLANS: readonly ConnectionPlan[] = [
 
 /** The UDP datagram sent after all connections; once tcpdump has printed it, the files are complete. */
 const FENCE_ADDR = '127.0.0.1';
-const FENCE_PORT = 40099;
+const FENCE_PORT = 20099;
 const FENCE_TIMEOUT_MS = 5_000;
 
 /** Timestamps go through text (tshark) and doubles (JSON): agree to well under a microsecond. */

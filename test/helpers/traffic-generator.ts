@@ -26,9 +26,10 @@ const FENCE = Buffer.from('tcpsleuth capture fence\n');
 
 /**
  * A connect that fails leaves no local address to read back, so the refused scenario's client
- * binds this port itself. The namespace is private: nothing else can hold it.
+ * binds this port itself. The namespace is private, and the port is below the kernel's
+ * ephemeral range, so no other socket of the test can hold it.
  */
-const REFUSED_CLIENT_PORT = 45_000;
+const REFUSED_CLIENT_PORT = 20_100;
 
 /** Upper bound for one scenario; on loopback each takes a few milliseconds. */
 const SCENARIO_TIMEOUT_MS = 5_000;
