@@ -11,9 +11,9 @@ import { readU16be, readU32be, Verdict, type PacketView } from './packet.js';
 import { dissectIpPayload } from './transport.js';
 
 export function dissectIpv4(view: PacketView, b: Buffer, off: number, end: number, depth: number): Verdict {
+  if (end - off >= 1 && b[off]! >> 4 !== 4) return malformed(view, 'bad_ip_version');
   if (end - off < 20) return malformed(view, 'truncated_ip_header');
   const vihl = b[off]!;
-  if (vihl >> 4 !== 4) return malformed(view, 'bad_ip_version');
   const hl = (vihl & 15) * 4;
   if (hl < 20) return malformed(view, 'bad_ip_header_len');
   if (end - off < hl) return malformed(view, 'truncated_ip_header');

@@ -21,8 +21,8 @@ const EXT_HIP = 139;
 const EXT_SHIM6 = 140;
 
 export function dissectIpv6(view: PacketView, b: Buffer, off: number, end: number, depth: number): Verdict {
+  if (end - off >= 1 && b[off]! >> 4 !== 6) return malformed(view, 'bad_ip_version');
   if (end - off < 40) return malformed(view, 'truncated_ip_header');
-  if (b[off]! >> 4 !== 6) return malformed(view, 'bad_ip_version');
   const payloadLength = readU16be(b, off + 4);
   view.ipVersion = 6;
   view.ipOffset = off;

@@ -1,0 +1,147 @@
+/**
+ * Bad input gets one clear sentence, a documented exit status, and loses nothing: every
+ * connection seen before a fatal fault is still reported.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ethernet, gzip, handshakeDataClose, pcapFile, pcapngFile, tcpIpPacket, type FrameSpec } from './helpers/capture-builder.js';
+import { jsonLines, runCli } from './helpers/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsl-bad-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, bytes: Buffer | string): string {
+  const p = join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+/** Two complete connections, the second starting well after the first. */
+const frames: FrameSpec[] = [
+  ...handshakeDataClose().map((s, i) => ({ ts: 1700000000 + i * 0.01, data: ethernet(tcpIpPacket(s)) })),
+  ...handshakeDataClose(0, '10.0.0.3', '10.0.0.4').map((s, i) => ({ ts: 1700000001 + i * 0.01, data: ethernet(tcpIpPacket(s)) })),
+];
+const good = pcapFile(frames);
+/** Byte offset of record n (0-based) in `good`. */
+function recordOffset(n: number): number {
+  let off = 24;
+  for (let i = 0; i < n; i++) off += 16 + frames[i]!.data.length;
+  return off;
+}
+
+describe('unreadable input: exit 2 and one sentence', () => {
+  it('a text file', async () => {
+    const r = await runCli(['analyze', file('notes.txt', 'hello, this is not a capture\n')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /notes\.txt.*not a pcap or pcapng file.*looks like text/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+  it('an empty file', async () => {
+    const r = await runCli(['analyze', file('empty.pcap', '')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /the capture is empty/);
+  });
+  it('a missing file and a directory', async () => {
+    const r = await runCli(['analyze', join(dir, 'nope.pcap')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /nope\.pcap: cannot read the capture: no such file/);
+    const d = await runCli(['analyze', dir]);
+    assert.equal(d.code, 2);
+    assert.match(d.stderr, /is a directory/);
+  });
+  it('an unknown link type', async () => {
+    const r = await runCli(['analyze', file('dlt147.pcap', pcapFile(frames.slice(0, 2), { linkType: 147 }))]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /frame 1.*link type 147 is not supported \(supported: 0 NULL/);
+  });
+  it('bad usage', async () => {
+    assert.equal((await runCli(['analyze'])).code, 2);
+    assert.equal((await runCli(['analyze', '--port', 'http', 'x.pcap'])).code, 2);
+    assert.equal((await runCli(['analyze', '--bogus', 'x.pcap'])).code, 2);
+    assert.equal((await runCli(['frobnicate'])).code, 2);
+    const r = await runCli(['analyze', '--host', '10.0.0.999', file('ok1.pcap', good)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--host "10\.0\.0\.999" is not an IPv4 or IPv6 address/);
+  });
+});
+
+describe('damaged input: exit 3, everything before the fault reported', () => {
+  it('a file cut off in the middle of a record', async () => {
+    const cut = recordOffset(15) + 20;
+    const r = await runCli(['analyze', '--json', file('cut.pcap', good.subarray(0, cut))]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /cut\.pcap, frame 16, byte offset \d+: the file ends inside a record/);
+    const recs = jsonLines(r.stdout);
+    const conns = recs.filter((x) => x['type'] === 'connection');
+    const summary = recs.find((x) => x['type'] === 'summary')!;
+    assert.equal(conns.length, 2);
+    assert.equal(conns[0]!['conn_state'], 'SF');
+    assert.equal(summary['frames'], 15);
+    assert.deepEqual((summary['error'] as Record<string, unknown>)['code'], 'TSL_ERR_TRUNCATED');
+    assert.equal((summary['error'] as Record<string, unknown>)['offset'], recordOffset(15));
+  });
+  it('a corrupt record length', async () => {
+    const bad = Buffer.from(good);
+    bad.writeUInt32LE(0x7fffffff, recordOffset(12) + 8);
+    const r = await runCli(['analyze', '--json', file('corrupt.pcap', bad)]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /frame 13, byte offset \d+: record length 2147483647 is larger than any packet can be/);
+    const summary = jsonLines(r.stdout).find((x) => x['type'] === 'summary')!;
+    assert.equal(summary['frames'], 12);
+    assert.equal((summary['error'] as Record<string, unknown>)['frame'], 13);
+  });
+  it('a cut-off gzip file', async () => {
+    const gz = gzip(good);
+    const r = await runCli(['analyze', '--json', file('cut.pcap.gz', gz.subarray(0, gz.length - 30))]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /gzip stream ends early|ends inside/);
+    assert.ok(jsonLines(r.stdout).some((x) => x['type'] === 'summary'));
+  });
+  it('a pcapng block whose two lengths disagree', async () => {
+    const ng = pcapngFile([{ interfaces: [{ linkType: 1 }], frames }]);
+    // The 5th block is the third packet block (SHB, IDB, EPB, EPB, EPB...): break its trailing length.
+    let off = 0;
+    for (let i = 0; i < 4; i++) off += ng.readUInt32LE(off + 4);
+    const len = ng.readUInt32LE(off + 4);
+    const bad = Buffer.from(ng);
+    bad.writeUInt32LE(len + 4, off + len - 4);
+    const r = await runCli(['analyze', '--json', file('bad.pcapng', bad)]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /does not match the length at its end/);
+    const summary = jsonLines(r.stdout).find((x) => x['type'] === 'summary')!;
+    assert.equal(summary['frames'], 2);
+  });
+});
+
+describe('non-fatal damage is counted, not fatal', () => {
+  it('garbage network headers are counted by reason and the rest is analysed', async () => {
+    const garbage: FrameSpec[] = [
+      { ts: 1700000002, data: ethernet([0x45, 0, 0, 10, 0, 0, 0, 0]) }, // IPv4 header cut short
+      { ts: 1700000002.1, data: ethernet([0x75, 1, 2, 3]) }, // IP version 7
+      { ts: 1700000002.2, data: [1, 2, 3] }, // shorter than an Ethernet header
+      { ts: 1700000002.3, data: ethernet([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0, 2]) }, // TCP header cut
+    ];
+    const r = await runCli(['analyze', '--json', file('garbage.pcap', pcapFile([...frames, ...garbage]))]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = jsonLines(r.stdout).find((x) => x['type'] === 'summary')!;
+    assert.deepEqual(summary['malformed'], { truncated_ip_header: 1, bad_ip_version: 1, truncated_link_header: 1, truncated_tcp_header: 1 });
+    assert.equal(summary['connections'], 2);
+  });
+  it('the text report lists malformed frames in its summary', async () => {
+    const r = await runCli(['analyze', file('garbage2.pcap', pcapFile([...frames, { ts: 1700000003, data: ethernet([0x75, 1, 2, 3]) }]))]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /malformed frames \(skipped\): bad_ip_version 1/);
+  });
+});
+
+describe('exit status on request', () => {
+  it('--fail-on exits 1 when a connection ends in a listed state, 0 otherwise', async () => {
+    const p = file('ok.pcap', good);
+    assert.equal((await runCli(['analyze', '--fail-on', 'failed', p])).code, 0);
+    assert.equal((await runCli(['analyze', '--fail-on', 'SF', p])).code, 1);
+    assert.equal((await runCli(['analyze', '--fail-on', 'NOPE', p])).code, 2);
+  });
+});
