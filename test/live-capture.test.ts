@@ -129,19 +129,24 @@ interface CaptureFiles {
   gzip: string;
 }
 
+/** LINKTYPE_* numbers of the framings tcpdump names in its "listening on" line. */
+const LINKTYPE_BY_TCPDUMP_NAME: Readonly<Record<string, number>> = { EN10MB: 1, LINUX_SLL: 113, LINUX_SLL2: 276 };
+
 interface AnalyzeInput {
   label: string;
   /** The file whose frames the output describes (what tshark reads for comparison). */
   file: (files: CaptureFiles) => string;
+  /** Which live capture the file comes from, hence its link type. */
+  source: 'lo' | 'any';
   analyze: (files: CaptureFiles) => Promise<AnalyzeReport>;
 }
 
 const INPUTS: readonly AnalyzeInput[] = [
-  { label: '-i lo pcap (Ethernet)', file: (f) => f.lo, analyze: (f) => analyzeFile(f.lo) },
-  { label: '-i any pcap (Linux cooked)', file: (f) => f.any, analyze: (f) => analyzeFile(f.any) },
-  { label: 'pcapng copy', file: (f) => f.pcapng, analyze: (f) => analyzeFile(f.pcapng) },
-  { label: 'gzip copy', file: (f) => f.gzip, analyze: (f) => analyzeFile(f.gzip) },
-  { label: 'stdin (-i lo pcap piped in)', file: (f) => f.lo, analyze: (f) => analyzeStdin(f.lo) },
+  { label: '-i lo pcap (Ethernet)', file: (f) => f.lo, source: 'lo', analyze: (f) => analyzeFile(f.lo) },
+  { label: '-i any pcap (Linux cooked)', file: (f) => f.any, source: 'any', analyze: (f) => analyzeFile(f.any) },
+  { label: 'pcapng copy', file: (f) => f.pcapng, source: 'lo', analyze: (f) => analyzeFile(f.pcapng) },
+  { label: 'gzip copy', file: (f) => f.gzip, source: 'lo', analyze: (f) => analyzeFile(f.gzip) },
+  { label: 'stdin (-i lo pcap piped in)', file: (f) => f.lo, source: 'lo', analyze: (f) => analyzeStdin(f.lo) },
 ];
 
 describe('live capture of real TCP connections in a private network namespace', { timeout: 60_000 }, () => {
@@ -276,8 +281,17 @@ describe('live capture of real TCP connections in a private network namespace', 
         const conversations = new Set(view.tcp.map((p) => p.stream)).size;
         assert.equal(report.connections.length, conversations, 'connection lines vs tshark TCP conversations');
         assert.equal(conversations, PLANS.length, 'each scenario is exactly one TCP conversation');
-        assert.equal(typeof report.summary.link_types, 'object');
-        assert.notEqual(report.summary.link_types, null);
+        // The framing must be recognised as what tcpdump wrote, not merely skipped over.
+        const capture = input.source === 'lo' ? loCapture : anyCapture;
+        assert.ok(capture);
+        const linkType = LINKTYPE_BY_TCPDUMP_NAME[capture.linkTypeName];
+        assert.ok(linkType !== undefined, `unexpected tcpdump link type ${capture.linkTypeName}`);
+        assert.deepEqual(Object.keys(report.summary.link_types), [String(linkType)], 'summary.link_types');
+        assert.equal(
+          (report.summary.link_types[String(linkType)] as { frames?: unknown } | undefined)?.frames,
+          view.frames,
+          `summary.link_types[${linkType}].frames vs tshark`,
+        );
         const ids = report.connections.map((c) => c.id);
         assert.ok(
           ids.every((id) => Number.isInteger(id)),

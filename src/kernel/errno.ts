@@ -11,6 +11,7 @@ for (const [name, value] of Object.entries(constants.errno)) {
 
 /** "ECONNREFUSED" for 111 on Linux; "E<n>" for a number Node does not know. */
 export function errnoName(errno: number): string {
+  if (errno === 0) return 'OK';
   return NAMES.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;
 }
 

@@ -55,6 +55,9 @@ export async function findTracefs(options: FindTracefsOptions = {}): Promise<str
   if (!(await exists(TRACEFS_PATH))) {
     throw new TsleuthError('TSL_ERR_ENV', `tracefs is not available: ${TRACEFS_PATH} does not exist, so this kernel was built without CONFIG_TRACING (kernel events cannot be read; use a kernel with tracing, or tcpsleuth sockets/leaks, which need only netlink and /proc)`);
   }
+  if (!isRoot() && (await tracefsMountpoints()).length > 0) {
+    throw new TsleuthError('TSL_ERR_PRIVILEGE', `kernel tracing needs root: tracefs is mounted at ${(await tracefsMountpoints()).join(', ')} but this user may not read it; run tcpsleuth trace with sudo (or as root)`);
+  }
   if (!isRoot()) {
     throw new TsleuthError('TSL_ERR_PRIVILEGE', `tracefs is not mounted and mounting it needs root: run tcpsleuth as root, or have root run "mount -t tracefs nodev ${TRACEFS_PATH}"`);
   }
@@ -71,6 +74,19 @@ export async function findTracefs(options: FindTracefsOptions = {}): Promise<str
     throw new TsleuthError('TSL_ERR_ENV', `tracefs was mounted at ${TRACEFS_PATH} but has no instances/ directory; this kernel is too old for private tracing instances (Linux 3.10 or later is needed)`);
   }
   return checkWritable(TRACEFS_PATH);
+}
+
+/** Where tracefs is mounted, from /proc/self/mounts. */
+async function tracefsMountpoints(): Promise<string[]> {
+  try {
+    return (await readFile('/proc/self/mounts', 'utf8'))
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f[2] === 'tracefs')
+      .map((f) => f[1]!);
+  } catch {
+    return [];
+  }
 }
 
 async function checkWritable(root: string): Promise<string> {

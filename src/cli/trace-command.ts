@@ -1,0 +1,191 @@
+/**
+ * `tcpsleuth trace`: flags → Tracer → lines (or JSON Lines, or a per-reason count).
+ */
+import { parseArgs } from 'node:util';
+import { TsleuthError } from '../errors.js';
+import { ReasonCounter } from '../kernel/reason-count.js';
+import { EVENT_LABEL, formatCountTable, formatEventLine } from '../kernel/render.js';
+import { resolveNetns } from '../kernel/trace-filter.js';
+import type { KernelEvent } from '../kernel/trace-events.js';
+import { DEFAULT_GROUPS, EVENT_GROUPS, type EventGroup, Tracer } from '../kernel/tracer.js';
+import { EXIT } from './exit-codes.js';
+
+export const TRACE_USAGE = `usage: tcpsleuth trace [options]
+
+Live TCP events from the kernel, read through a private tracefs instance (no BPF, no kprobes):
+who sent an RST and why (sk_rst_reason), which packets were dropped and why (skb_drop_reason),
+which errors sockets report to their applications. Needs root. Ctrl-C stops.
+
+options:
+  --events LIST        comma-separated groups (default ${DEFAULT_GROUPS.join(',')}), or "all":
+                         resets       tcp:tcp_send_reset (state, reason), tcp:tcp_receive_reset
+                         drops        skb:kfree_skb (reason, location), IPv4/IPv6 packets only
+                         errors       sock:inet_sk_error_report (the errno the application sees)
+                         retransmits  tcp:tcp_retransmit_skb, tcp:tcp_retransmit_synack
+                         states       sock:inet_sock_set_state (every TCP state change)
+                         sockets      syscalls:sys_enter_socket (AF_INET/AF_INET6 socket() calls)
+  --port N             only events with this port at either end (repeatable)
+  --host ADDR          only events with this address at either end (repeatable)
+  --pid N              only events raised while this process was running (repeatable)
+  --comm NAME          only events raised while a task of this name was running (repeatable)
+  --netns NAME         only events raised by tasks in this network namespace (an "ip netns"
+                       name, /proc/PID/ns/net, pid:PID or an inode number)
+  --reason NAME        only events with this reason, e.g. NO_SOCKET (repeatable)
+  --all-drops          include drops of non-IP packets (ARP, ...)
+  --stack              print the kernel stack of each event
+  --count              print no events; count them per event and reason, print a table at the end
+  --json               JSON Lines: {"type":"event",...} per event, {"type":"lost",...}, a final {"type":"summary",...}
+  --duration SECONDS   stop after this long
+  --max-events N       stop after N events
+  --buffer-kb N        per-CPU ring buffer of the instance (default 4096)
+
+Lost events ("the kernel overwrote N events before they were read") are always reported.
+exit status: 0 ok, 2 usage error or tracing not possible (not root, no tracefs: the message says why)`;
+
+function usage(message: string): TsleuthError {
+  return new TsleuthError('TSL_ERR_USAGE', message);
+}
+
+function positiveNumber(s: string, flag: string, integer: boolean): number {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw usage(`${flag} ${JSON.stringify(s)} is not a positive ${integer ? 'whole ' : ''}number`);
+  return n;
+}
+
+function parsePort(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`--port ${JSON.stringify(s)} is not a port number (0-65535)`);
+  return n;
+}
+
+export function parseEventGroups(list: string): EventGroup[] {
+  const all = Object.keys(EVENT_GROUPS) as EventGroup[];
+  const out = new Set<EventGroup>();
+  for (const item of list.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')) {
+    if (item === 'all') all.forEach((g) => out.add(g));
+    else if ((all as string[]).includes(item)) out.add(item as EventGroup);
+    else throw usage(`--events: ${JSON.stringify(item)} is not an event group (${all.join(', ')}, or all)`);
+  }
+  if (out.size === 0) throw usage('--events needs at least one event group');
+  return [...out];
+}
+
+export async function runTrace(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      events: { type: 'string' },
+      port: { type: 'string', multiple: true },
+      host: { type: 'string', multiple: true },
+      pid: { type: 'string', multiple: true },
+      comm: { type: 'string', multiple: true },
+      netns: { type: 'string' },
+      reason: { type: 'string', multiple: true },
+      'all-drops': { type: 'boolean', default: false },
+      stack: { type: 'boolean', default: false },
+      count: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      'max-events': { type: 'string' },
+      'buffer-kb': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${TRACE_USAGE}\n`);
+    return EXIT.OK;
+  }
+  if (positionals.length > 0) throw usage(`trace takes no arguments (got ${JSON.stringify(positionals[0])}); see tcpsleuth trace --help`);
+  const groups = values.events === undefined ? [...DEFAULT_GROUPS] : parseEventGroups(values.events);
+  const durationS = values.duration === undefined ? null : positiveNumber(values.duration, '--duration', false);
+  const maxEvents = values['max-events'] === undefined ? null : positiveNumber(values['max-events'], '--max-events', true);
+  const bufferKb = values['buffer-kb'] === undefined ? undefined : positiveNumber(values['buffer-kb'], '--buffer-kb', true);
+  const pids = values.pid?.map((p) => positiveNumber(p, '--pid', true));
+  const netnsInode = values.netns === undefined ? undefined : await resolveNetns(values.netns);
+
+  const json = values.json;
+  const counter = values.count ? new ReasonCounter() : null;
+  let pendingOut: string[] = [];
+  let flushScheduled = false;
+  const flush = (): void => {
+    flushScheduled = false;
+    if (pendingOut.length === 0) return;
+    const text = `${pendingOut.join('\n')}\n`;
+    pendingOut = [];
+    process.stdout.write(text);
+  };
+  const emit = (line: string): void => {
+    pendingOut.push(line);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    if (e.code === 'EPIPE') void tracer.stop();
+  };
+  process.stdout.on('error', onStdoutError);
+
+  let seen = 0;
+  const tracer: Tracer = new Tracer({
+    groups,
+    filter: {
+      ports: values.port?.map(parsePort),
+      hosts: values.host,
+      pids,
+      comms: values.comm,
+      reasons: values.reason,
+      ...(netnsInode === undefined ? {} : { netnsInode }),
+    },
+    stack: values.stack,
+    allDrops: values['all-drops'],
+    ...(bufferKb === undefined ? {} : { bufferSizeKb: bufferKb }),
+    onEvent: (e: KernelEvent) => {
+      if (maxEvents !== null && seen >= maxEvents) return;
+      seen++;
+      if (counter !== null) counter.add(e);
+      else if (json) emit(JSON.stringify({ type: 'event', ...e }));
+      else emit(formatEventLine(e));
+      if (maxEvents !== null && seen >= maxEvents) void tracer.stop();
+    },
+    onLost: (count, cpu) => {
+      if (json) emit(JSON.stringify({ type: 'lost', cpu, count }));
+      else emit(`!! the kernel lost ${count} events on CPU ${cpu} before they could be read (ring buffer full): use --buffer-kb, fewer --events or narrower filters`);
+    },
+    onNote: (note) => {
+      process.stderr.write(`tcpsleuth: note: ${note}\n`);
+    },
+  });
+
+  const onSignal = (): void => {
+    void tracer.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let timer: NodeJS.Timeout | null = null;
+  try {
+    await tracer.start();
+    const what = tracer.enabled.map((n) => EVENT_LABEL[n] ?? n).join(', ');
+    process.stderr.write(`tcpsleuth: tracing ${what} in ${tracer.instancePath}${durationS === null ? '' : ` for ${durationS}s`}; Ctrl-C to stop\n`);
+    if (durationS !== null) timer = setTimeout(() => void tracer.stop(), durationS * 1000);
+    const stats = await tracer.finished();
+    flush();
+    const seconds = (stats.stoppedAt ?? Date.now() / 1000) - stats.startedAt;
+    if (counter !== null) {
+      const rows = counter.rows();
+      if (json) process.stdout.write(`${JSON.stringify({ type: 'count', seconds, rows })}\n`);
+      else process.stdout.write(`${formatCountTable(rows, seconds)}\n`);
+    }
+    const summary = { type: 'summary', seconds, events: seen, filtered: stats.filtered, lost: stats.lost, perEvent: stats.perEvent, notes: tracer.notes };
+    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    process.stderr.write(`tcpsleuth: ${seen} events in ${seconds.toFixed(1)}s (${stats.filtered} filtered out, ${stats.lost} lost by the kernel); tracing instance removed\n`);
+    return EXIT.OK;
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+    await tracer.stop().catch(() => undefined);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onStdoutError);
+  }
+}

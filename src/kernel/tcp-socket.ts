@@ -1,0 +1,52 @@
+/**
+ * One TCP socket as tcpsleuth reports it, whichever source it came from (sock_diag over netlink,
+ * or /proc/net/tcp{,6} when netlink is unavailable).
+ */
+import type { TcpInfo } from './tcp-info.js';
+
+export type SocketFamily = 'AF_INET' | 'AF_INET6';
+
+/** idiag_timer / the "tr" column of /proc/net/tcp. */
+export type SocketTimer = 'off' | 'retransmit' | 'keepalive' | 'time_wait' | 'zero_window_probe' | 'unknown';
+
+export const TIMER_NAMES: readonly SocketTimer[] = ['off', 'retransmit', 'keepalive', 'time_wait', 'zero_window_probe'];
+
+export interface SocketOwner {
+  pid: number;
+  comm: string;
+  fd: number;
+}
+
+export interface TcpSocket {
+  family: SocketFamily;
+  /** Kernel name of the state: TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_LISTEN, ... */
+  state: string;
+  stateCode: number;
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+  /** Socket inode (0 for sockets without a file: TIME_WAIT, request sockets, orphans). */
+  inode: number;
+  uid: number;
+  /** Bytes in the receive queue; for a listener, connections waiting in the accept queue. */
+  rqueue: number;
+  /** Bytes in the send queue; for a listener, the accept backlog. */
+  wqueue: number;
+  timer: SocketTimer;
+  /** Time until the timer fires, ms. */
+  timerExpiresMs: number;
+  /** Retransmissions (or keepalive probes) of the running timer. */
+  timerRetrans: number;
+  /** sock_diag cookie (hex), the same value tracepoints report as sock_cookie. */
+  cookie?: string;
+  ifindex?: number;
+  /** INET_DIAG_INFO: struct tcp_info (netlink only). */
+  tcpInfo?: TcpInfo;
+  /** INET_DIAG_CONG: congestion control algorithm. */
+  congestion?: string;
+  /** INET_DIAG_SHUTDOWN: bit 0 = this side shut down reading, bit 1 = writing. */
+  shutdown?: number;
+  /** Processes holding a file descriptor for this socket (filled in from /proc/<pid>/fd). */
+  owners: SocketOwner[];
+}
