@@ -50,41 +50,89 @@ export class PcapParser implements CaptureParser {
   }
 
   push(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
     let pos = 0;
-    const len = buf.length;
     if (!this.headerDone) {
-      if (len < GLOBAL_HEADER_LEN) {
-        this.pending = buf;
+      const head = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+      if (head.length < GLOBAL_HEADER_LEN) {
+        this.pending = head;
         return;
       }
-      this.readGlobalHeader(buf);
-      pos = GLOBAL_HEADER_LEN;
+      this.readGlobalHeader(head);
+      this.base = GLOBAL_HEADER_LEN;
+      this.parseRecords(head, GLOBAL_HEADER_LEN);
+    } else {
+      if (this.pending !== null) {
+        pos = this.completeStraddlingRecord(chunk);
+        if (pos < 0) return;
+      }
+      this.parseRecords(chunk, pos);
     }
+    this.consumed = this.base;
+    this.flushInfo();
+  }
+
+  /**
+   * A record split across two chunks: copy just that record's bytes together and parse it, so a
+   * chunk is never copied as a whole. Returns how much of `chunk` it used, or -1 if the record
+   * is still incomplete (it is then kept, with the chunk, as pending).
+   */
+  private completeStraddlingRecord(chunk: Buffer): number {
+    const p = this.pending!;
+    let header = p;
+    if (p.length < RECORD_HEADER_LEN) {
+      if (p.length + chunk.length < RECORD_HEADER_LEN) {
+        this.pending = Buffer.concat([p, chunk]);
+        return -1;
+      }
+      header = Buffer.concat([p, chunk.subarray(0, RECORD_HEADER_LEN - p.length)]);
+    }
+    const capLen = this.bigEndian ? header.readUInt32BE(8) : header.readUInt32LE(8);
+    this.checkRecordLength(capLen, this.base);
+    const missing = RECORD_HEADER_LEN + capLen - p.length;
+    if (chunk.length < missing) {
+      this.pending = Buffer.concat([p, chunk]);
+      return -1;
+    }
+    this.pending = null;
+    const record = Buffer.concat([p, chunk.subarray(0, missing)]);
+    this.parseRecords(record, 0);
+    return missing;
+  }
+
+  private checkRecordLength(capLen: number, offset: number): void {
+    const maxLen = this.snaplen > MAX_RECORD_LEN ? this.snaplen : MAX_RECORD_LEN;
+    if (capLen > maxLen) {
+      this.flushInfo();
+      throw new TsleuthError(
+        'TSL_ERR_CORRUPT',
+        `record length ${capLen} is larger than any packet can be (snaplen ${this.snaplen}); the file is corrupt from here on`,
+        { file: this.file, offset, frame: this.frames + 1 },
+      );
+    }
+  }
+
+  /** Parses whole records from buf[pos..]; keeps an incomplete tail as pending. `this.base` is the stream offset of buf[pos]. */
+  private parseRecords(buf: Buffer, pos: number): void {
+    const len = buf.length;
     const frame = this.frame;
     const be = this.bigEndian;
     const div = this.tsDivisor;
     const maxLen = this.snaplen > MAX_RECORD_LEN ? this.snaplen : MAX_RECORD_LEN;
+    const start = pos;
+    const base = this.base;
     frame.data = buf;
     frame.linkType = this.linkType;
     while (len - pos >= RECORD_HEADER_LEN) {
-      const sec = be ? buf.readUInt32BE(pos) : buf.readUInt32LE(pos);
-      const frac = be ? buf.readUInt32BE(pos + 4) : buf.readUInt32LE(pos + 4);
       const capLen = be ? buf.readUInt32BE(pos + 8) : buf.readUInt32LE(pos + 8);
-      const origLen = be ? buf.readUInt32BE(pos + 12) : buf.readUInt32LE(pos + 12);
       if (capLen > maxLen) {
-        this.flushInfo();
-        throw new TsleuthError(
-          'TSL_ERR_CORRUPT',
-          `record length ${capLen} is larger than any packet can be (snaplen ${this.snaplen}); the file is corrupt from here on`,
-          { file: this.file, offset: this.base + pos, frame: this.frames + 1 },
-        );
+        this.base = base + (pos - start);
+        this.checkRecordLength(capLen, this.base);
       }
       if (len - pos - RECORD_HEADER_LEN < capLen) break;
+      const sec = be ? buf.readUInt32BE(pos) : buf.readUInt32LE(pos);
+      const frac = be ? buf.readUInt32BE(pos + 4) : buf.readUInt32LE(pos + 4);
+      const origLen = be ? buf.readUInt32BE(pos + 12) : buf.readUInt32LE(pos + 12);
       this.frames++;
       if (capLen < origLen) this.truncated++;
       frame.number = this.frames;
@@ -92,14 +140,12 @@ export class PcapParser implements CaptureParser {
       frame.offset = pos + RECORD_HEADER_LEN;
       frame.capLen = capLen;
       frame.origLen = origLen;
-      frame.fileOffset = this.base + pos;
+      frame.fileOffset = base + (pos - start);
       this.sink(frame);
       pos += RECORD_HEADER_LEN + capLen;
     }
+    this.base = base + (pos - start);
     if (pos < len) this.pending = buf.subarray(pos);
-    this.base += pos;
-    this.consumed = this.base;
-    this.flushInfo();
   }
 
   end(): void {

@@ -52,7 +52,10 @@ export class PcapngParser implements CaptureParser {
   private retired: Interface[] = [];
   private frames = 0;
   private truncated = 0;
+  /** Stream offset of the next unparsed byte. */
   private base = 0;
+  /** Stream offset of byte 0 of the buffer being parsed. */
+  private bufBase = 0;
   consumed = 0;
 
   constructor(sink: FrameSink, file?: string, compressed = false) {
@@ -62,39 +65,74 @@ export class PcapngParser implements CaptureParser {
   }
 
   push(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
-    const len = buf.length;
     let pos = 0;
+    if (this.pending !== null) {
+      pos = this.completeStraddlingBlock(chunk);
+      if (pos < 0) return;
+    }
+    this.parseBlocks(chunk, pos);
+    this.consumed = this.base;
+    this.flushInfo();
+  }
+
+  /**
+   * A block split across two chunks: copy just that block together and parse it, so a chunk is
+   * never copied as a whole. Returns how much of `chunk` it used, or -1 if still incomplete.
+   */
+  private completeStraddlingBlock(chunk: Buffer): number {
+    const p = this.pending!;
+    let head = p;
+    if (p.length < 12) {
+      if (p.length + chunk.length < 12) {
+        this.pending = Buffer.concat([p, chunk]);
+        return -1;
+      }
+      head = Buffer.concat([p, chunk.subarray(0, 12 - p.length)]);
+    }
+    const total = this.blockLength(head, 0, this.base);
+    const missing = total - p.length;
+    if (chunk.length < missing) {
+      this.pending = Buffer.concat([p, chunk]);
+      return -1;
+    }
+    this.pending = null;
+    this.parseBlocks(Buffer.concat([p, chunk.subarray(0, missing)]), 0);
+    return missing;
+  }
+
+  /** Validates the block header at buf[pos] (12 bytes available) and returns its total length. */
+  private blockLength(buf: Buffer, pos: number, streamOffset: number): number {
+    // The SHB's type reads the same in both byte orders; its byte-order magic fixes the section's order.
+    if (buf.readUInt32BE(pos) === PCAPNG_SHB) {
+      if (buf.readUInt32LE(pos + 8) === BYTE_ORDER_MAGIC) this.bigEndian = false;
+      else if (buf.readUInt32BE(pos + 8) === BYTE_ORDER_MAGIC) this.bigEndian = true;
+      else throw this.corruptAt('section header block has no valid byte-order magic', streamOffset);
+    } else if (!this.sectionSeen) {
+      throw new TsleuthError('TSL_ERR_NOT_A_CAPTURE', 'not a pcapng file (no section header block)', { file: this.file, offset: 0 });
+    }
+    const total = this.u32(buf, pos + 4);
+    if (total < 12 || total % 4 !== 0 || total > MAX_BLOCK_LEN) {
+      throw this.corruptAt(`block length ${total} is impossible (must be a multiple of 4 between 12 and ${MAX_BLOCK_LEN})`, streamOffset);
+    }
+    return total;
+  }
+
+  /** Parses whole blocks from buf[pos..]; `this.base` is the stream offset of buf[pos]. */
+  private parseBlocks(buf: Buffer, pos: number): void {
+    const len = buf.length;
+    this.bufBase = this.base - pos;
     this.frame.data = buf;
     while (len - pos >= 12) {
-      // The SHB's type reads the same in both byte orders; its byte-order magic fixes the section's order.
-      if (buf.readUInt32BE(pos) === PCAPNG_SHB) {
-        if (buf.readUInt32LE(pos + 8) === BYTE_ORDER_MAGIC) this.bigEndian = false;
-        else if (buf.readUInt32BE(pos + 8) === BYTE_ORDER_MAGIC) this.bigEndian = true;
-        else throw this.corrupt('section header block has no valid byte-order magic', pos);
-      } else if (!this.sectionSeen) {
-        throw new TsleuthError('TSL_ERR_NOT_A_CAPTURE', 'not a pcapng file (no section header block)', { file: this.file, offset: 0 });
-      }
-      const blockType = this.u32(buf, pos);
-      const total = this.u32(buf, pos + 4);
-      if (total < 12 || total % 4 !== 0 || total > MAX_BLOCK_LEN) {
-        throw this.corrupt(`block length ${total} is impossible (must be a multiple of 4 between 12 and ${MAX_BLOCK_LEN})`, pos);
-      }
+      const total = this.blockLength(buf, pos, this.bufBase + pos);
       if (len - pos < total) break;
       if (this.u32(buf, pos + total - 4) !== total) {
         throw this.corrupt(`block length ${total} at the start does not match the length at its end`, pos);
       }
-      this.block(blockType, buf, pos, total);
+      this.block(this.u32(buf, pos), buf, pos, total);
       pos += total;
     }
+    this.base = this.bufBase + pos;
     if (pos < len) this.pending = buf.subarray(pos);
-    this.base += pos;
-    this.consumed = this.base;
-    this.flushInfo();
   }
 
   end(): void {
@@ -119,9 +157,14 @@ export class PcapngParser implements CaptureParser {
     return this.bigEndian ? buf.readUInt16BE(pos) : buf.readUInt16LE(pos);
   }
 
+  /** A corruption at buf[pos] of the buffer being parsed. */
   private corrupt(what: string, pos: number): TsleuthError {
+    return this.corruptAt(what, this.bufBase + pos);
+  }
+
+  private corruptAt(what: string, offset: number): TsleuthError {
     this.flushInfo();
-    return new TsleuthError('TSL_ERR_CORRUPT', what, { file: this.file, offset: this.base + pos, frame: this.frames + 1 });
+    return new TsleuthError('TSL_ERR_CORRUPT', what, { file: this.file, offset, frame: this.frames + 1 });
   }
 
   private fault(reason: string): void {
@@ -221,7 +264,7 @@ export class PcapngParser implements CaptureParser {
     f.offset = data;
     f.capLen = capLen;
     f.origLen = origLen;
-    f.fileOffset = this.base + blockPos;
+    f.fileOffset = this.bufBase + blockPos;
     this.sink(f);
   }
 

@@ -6,7 +6,7 @@
  * are additionally pushed into the kernel for events with scalar sport/dport fields (see
  * tracer.ts), which only removes work, never events this filter would keep.
  */
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { TsleuthError } from '../errors.js';
@@ -48,6 +48,7 @@ export class EventMatcher {
   private readonly reasons: Set<string> | null;
   private readonly netnsInode: number | null;
   private readonly nsCache = new Map<number, { ino: number | null; at: number }>();
+  private readonly comms_ = new Map<number, string>();
 
   constructor(filter: TraceFilter = {}) {
     this.ports = filter.ports && filter.ports.length > 0 ? new Set(filter.ports) : null;
@@ -68,6 +69,7 @@ export class EventMatcher {
   }
 
   matches(e: KernelEvent): boolean {
+    if (e.comm === '<...>' && e.pid > 0) e.comm = this.commOf(e.pid) ?? e.comm;
     if (this.reasons !== null && (e.reason === null || !this.reasons.has(e.reason))) return false;
     if (this.ports !== null && !((e.sport !== null && this.ports.has(e.sport)) || (e.dport !== null && this.ports.has(e.dport)))) return false;
     if (this.hosts !== null && !((e.saddr !== null && this.hosts.has(canonicalHost(e.saddr))) || (e.daddr !== null && this.hosts.has(canonicalHost(e.daddr))))) return false;
@@ -111,12 +113,39 @@ export class EventMatcher {
       const pid = Number(n);
       const ino = readNetnsInode(pid);
       if (ino !== null) this.remember(pid, ino, now);
+      if (ino !== null && ino === this.netnsInode && !this.comms_.has(pid)) {
+        const comm = readComm(pid);
+        if (comm !== null) this.comms_.set(pid, comm);
+      }
     }
+  }
+
+  /**
+   * The kernel prints "<...>" when a task's name fell out of its small pid→comm cache
+   * (saved_cmdlines); the name is then read from /proc, or from what the namespace scan saw.
+   */
+  commOf(pid: number): string | null {
+    const known = this.comms_.get(pid);
+    if (known !== undefined) return known;
+    const comm = readComm(pid);
+    if (comm !== null) {
+      if (this.comms_.size > 10_000) this.comms_.clear();
+      this.comms_.set(pid, comm);
+    }
+    return comm;
   }
 
   private remember(pid: number, ino: number, at: number): void {
     if (this.nsCache.size > 100_000) this.nsCache.clear();
     this.nsCache.set(pid, { ino, at });
+  }
+}
+
+function readComm(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '');
+  } catch {
+    return null;
   }
 }
 

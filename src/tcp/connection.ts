@@ -52,7 +52,7 @@ export class Connection {
   /** Next tick of each running ExpireTimer chain. */
   expireTicks: number[];
   deleteAt = Infinity;
-  /** Due time under which the sweep heap holds this connection (Infinity when not scheduled). */
+  /** Due time under which the timer wheel holds this connection (Infinity when not scheduled). */
   scheduledAt = Infinity;
   finished = false;
 

@@ -43,12 +43,13 @@ function setState(c: Connection, e: Endpoint, peer: Endpoint, s: EndpointState):
   e.state = s;
 }
 
-function checkHistory(c: Connection, e: Endpoint, mask: number, code: string): boolean {
-  return e.isOrig ? c.checkHistory(mask, code) : c.checkHistory(mask << 16, code.toLowerCase());
+/** `code` is the originator's (upper-case) letter; `respCode` the responder's, spelled out so no string is built per packet. */
+function checkHistory(c: Connection, e: Endpoint, mask: number, code: string, respCode: string): boolean {
+  return e.isOrig ? c.checkHistory(mask, code) : c.checkHistory(mask << 16, respCode);
 }
 
-function addHistory(c: Connection, e: Endpoint, code: string): void {
-  c.addHistory(e.isOrig ? code : code.toLowerCase());
+function addHistory(c: Connection, e: Endpoint, code: string, respCode: string): void {
+  c.addHistory(e.isOrig ? code : respCode);
 }
 
 /** Relative sequence number (Zeek's get_relative_seq); sets `underflow` when before the ISN. */
@@ -118,27 +119,28 @@ function updateHistory(c: Connection, e: Endpoint, flags: number, relSeq: number
   const rst = flags & TH_RST;
   const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
   if (bits > 1) {
-    if (fin && rst) checkHistory(c, e, HIST_FIN_RST_PKT, 'I');
-    else checkHistory(c, e, HIST_MULTI_FLAG_PKT, 'Q');
+    if (fin && rst) checkHistory(c, e, HIST_FIN_RST_PKT, 'I', 'i');
+    else checkHistory(c, e, HIST_MULTI_FLAG_PKT, 'Q', 'q');
   } else if (bits === 1) {
     if (syn) {
       const code = flags & TH_ACK ? 'H' : 'S';
-      if (checkHistory(c, e, HIST_SYN_PKT, code) && relSeq !== e.histLastSyn) addHistory(c, e, code);
+      const respCode = flags & TH_ACK ? 'h' : 's';
+      if (checkHistory(c, e, HIST_SYN_PKT, code, respCode) && relSeq !== e.histLastSyn) addHistory(c, e, code, respCode);
       e.histLastSyn = relSeq;
     }
     if (fin) {
       // A FIN's sequence number is at the end of the data it carries.
-      if (checkHistory(c, e, HIST_FIN_PKT, 'F') && relSeq + len !== e.histLastFin) addHistory(c, e, 'F');
+      if (checkHistory(c, e, HIST_FIN_PKT, 'F', 'f') && relSeq + len !== e.histLastFin) addHistory(c, e, 'F', 'f');
       e.histLastFin = relSeq + len;
     }
     if (rst) {
-      if (checkHistory(c, e, HIST_RST_PKT, 'R') && relSeq !== e.histLastRst) addHistory(c, e, 'R');
+      if (checkHistory(c, e, HIST_RST_PKT, 'R', 'r') && relSeq !== e.histLastRst) addHistory(c, e, 'R', 'r');
       e.histLastRst = relSeq;
     }
   } else if (len > 0) {
-    checkHistory(c, e, HIST_DATA_PKT, 'D');
+    checkHistory(c, e, HIST_DATA_PKT, 'D', 'd');
   } else if (flags & TH_ACK) {
-    checkHistory(c, e, HIST_ACK_PKT, 'A');
+    checkHistory(c, e, HIST_ACK_PKT, 'A', 'a');
   }
 }
 
@@ -147,7 +149,7 @@ function updateWindow(c: Connection, e: Endpoint, peer: Endpoint, window: number
   const scaled = window * 2 ** scale;
   // A zero window matters unless it comes with/after our RST or after the peer's FIN.
   if (scaled === 0 && !(flags & TH_RST) && peer.state !== EndpointState.Closed && e.state !== EndpointState.Reset) {
-    if (e.zeroWindows.hit()) addHistory(c, e, 'W');
+    if (e.zeroWindows.hit()) addHistory(c, e, 'W', 'w');
   }
   if (!(flags & (TH_SYN | TH_FIN | TH_RST)) && e.state !== EndpointState.Closed && e.state !== EndpointState.Reset) {
     if (seqDelta(baseSeq, e.windowSeq) >= 0 && seqDelta(ackSeq, e.windowAckSeq) >= 0) {
@@ -205,7 +207,7 @@ function updateLastSeq(c: Connection, e: Endpoint, lastSeq: number, flags: numbe
   } else if (delta > 0) {
     e.updateLastSeq(lastSeq);
   } else if (len > 0) {
-    if (e.retransmissions.hit()) addHistory(c, e, 'T');
+    if (e.retransmissions.hit()) addHistory(c, e, 'T', 't');
   }
   return delta;
 }
@@ -361,7 +363,7 @@ export function processSegment(c: Connection, isOrig: boolean, v: PacketView): v
   const flags = v.flags;
   if (v.badChecksum) {
     // Zeek drops the segment after noting it: no state, no packet count.
-    if (e.checksumErrors.hit()) addHistory(c, e, 'C');
+    if (e.checksumErrors.hit()) addHistory(c, e, 'C', 'c');
     return;
   }
   const baseSeq = v.seq;

@@ -9,11 +9,11 @@
  */
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN, type PacketView } from '../dissect/packet.js';
 import { Connection } from './connection.js';
-import { DueHeap } from './due-heap.js';
 import { EndpointState } from './endpoint.js';
 import { FlowTable, flowHash } from './flow-table.js';
 import { processSegment } from './tcp-session.js';
-import { advanceTimers, HANDSHAKE_INACTIVITY_TIMEOUT, removalTime, TCP_SYN_TIMEOUT } from './timers.js';
+import { TimerWheel } from './timer-wheel.js';
+import { advanceTimers, HANDSHAKE_INACTIVITY_TIMEOUT, removalTime, TCP_CONNECTION_LINGER, TCP_SYN_TIMEOUT } from './timers.js';
 
 /** Why a connection was handed to the sink. */
 export type EndReason = 'timeout' | 'reused' | 'end_of_capture';
@@ -45,7 +45,8 @@ export interface TrackerStats {
 export class TcpTracker {
   readonly stats: TrackerStats = { connections: 0, icmpErrorsAttributed: 0, icmpErrorsUnmatched: 0, peakLiveConnections: 0 };
   private readonly table = new FlowTable();
-  private readonly heap = new DueHeap();
+  private readonly wheel = new TimerWheel();
+  private readonly expireVisitor = (c: Connection): void => this.expireOne(c);
   private readonly sink: ConnectionSink;
   private readonly serverPorts: ReadonlySet<number>;
   private nextId = 1;
@@ -65,24 +66,26 @@ export class TcpTracker {
     const t = v.ts;
     if (t > this.now) {
       this.now = t;
-      if (this.heap.peek() <= t) this.sweep(t);
+      if (t >= this.wheel.nextDue) this.wheel.expire(t, this.expireVisitor);
     }
     const hash = flowHash(v);
+    const flags = v.flags;
     let c = this.table.find(hash, v);
-    if (c !== null) {
+    // Fast path: no timer can have fired unless the connection was quiet for the linger time
+    // (every inactivity timeout is longer) or an attempt/delete timer is due.
+    if (c !== null && (t > c.lastTime + TCP_CONNECTION_LINGER || t >= c.attemptAt || t >= c.deleteAt)) {
       const removeAt = removalTime(c);
       if (removeAt <= t) {
         this.end(c, 'timeout', removeAt);
         c = null;
       } else {
         advanceTimers(c, t);
-        if (this.isReuse(c, v)) {
-          this.end(c, 'reused', t);
-          c = null;
-        }
       }
     }
-    const flags = v.flags;
+    if (c !== null && flags & TH_SYN && this.isReuse(c, v)) {
+      this.end(c, 'reused', t);
+      c = null;
+    }
     if (c === null) {
       c = this.create(v, hash);
     } else if (c.history === 'H' && !(flags & (TH_SYN | TH_FIN | TH_RST))) {
@@ -118,10 +121,18 @@ export class TcpTracker {
     return c;
   }
 
-  /** End of input: every live connection is finished as it stands (Zeek's Drain). */
+  /**
+   * End of input: every live connection is finished as it stands (Zeek's Drain); one whose
+   * timers had already run out by the last packet is reported as timed out, exactly as if the
+   * wheel had reached it.
+   */
   finish(): void {
     const live = [...this.table.all()].sort((a, b) => a.id - b.id);
-    for (const c of live) this.end(c, 'end_of_capture', c.lastPacketTime);
+    for (const c of live) {
+      const removeAt = removalTime(c);
+      if (removeAt <= this.now) this.end(c, 'timeout', removeAt);
+      else this.end(c, 'end_of_capture', c.lastPacketTime);
+    }
   }
 
   private create(v: PacketView, hash: number): Connection {
@@ -152,10 +163,9 @@ export class TcpTracker {
     return c;
   }
 
-  /** Zeek's IsReuse: a SYN that cannot belong to the connection we have for this 4-tuple. */
+  /** Zeek's IsReuse, for a SYN: true if it cannot belong to the connection we have for this 4-tuple. */
   private isReuse(c: Connection, v: PacketView): boolean {
     const flags = v.flags;
-    if (!(flags & TH_SYN)) return false;
     let connOrig = c.orig;
     if (flags & TH_ACK) {
       if (c.orig.state !== EndpointState.Inactive) return false; // not a half connection
@@ -172,21 +182,14 @@ export class TcpTracker {
   }
 
   private schedule(c: Connection, due: number): void {
-    c.scheduledAt = due;
-    this.heap.push(due, c);
+    this.wheel.schedule(c, due);
   }
 
-  /** Ends every connection whose timers have run out by time `now`. */
-  private sweep(now: number): void {
-    const heap = this.heap;
-    while (heap.peek() <= now) {
-      const due = heap.peek();
-      const c = heap.pop();
-      if (c.finished || c.scheduledAt !== due) continue; // stale entry
-      const removeAt = removalTime(c);
-      if (removeAt <= now) this.end(c, 'timeout', removeAt);
-      else this.schedule(c, removeAt);
-    }
+  /** A connection whose bucket came due: end it if its timers have run out, else look again later. */
+  private expireOne(c: Connection): void {
+    const removeAt = removalTime(c);
+    if (removeAt <= this.now) this.end(c, 'timeout', removeAt);
+    else this.schedule(c, removeAt);
   }
 
   private end(c: Connection, reason: EndReason, endTime: number): void {
