@@ -8,8 +8,9 @@
  * so a receiver can tell whether the line arrived intact, whether it was tagged with its sender,
  * and how long it took:
  *   S000123 T0000012345678901 <40 bytes derived from the sequence number>
- * Then the same again with one of the 49 receivers frozen (never reads): do the other 48 keep
- * receiving, and how fast? A run that makes no progress for STALL_MS counts as stalled and is
+ * Then again with one of the 49 receivers frozen (it never reads after the server's greeting)
+ * and FROZEN_LINES lines, more than kernel buffers can hide: do the other 48 keep receiving, and
+ * how fast? A run that makes no progress for STALL_MS counts as stalled and is
  * stopped; every run is bounded by RUN_TIMEOUT_MS.
  *
  * Roles: each server is its own process; the sender is its own process (so that its writes do
@@ -25,6 +26,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const CLIENTS = 50;
 const LINES = 20_000;
+/**
+ * Lines sent in the frozen-reader runs: more than the kernel buffers between a server and one
+ * stopped reader absorb (on loopback the server's send buffer starts near 2.6 MiB because the
+ * MSS is 64 KiB, plus the reader's receive buffer), so a server that waits for the slowest
+ * reader must stall. They are paced at FROZEN_RATE lines/s, one write per line, a rate the 48
+ * live readers in this process keep up with: the run then measures what one frozen reader does
+ * to the others, not whether this process can read faster than a server can write.
+ */
+const FROZEN_LINES = 100_000;
+const FROZEN_RATE = 20_000;
 const PAYLOAD_BYTES = 40;
 /** "S" + 6 digits + " T" + 16 digits + " " + payload. */
 const BODY_BYTES = 7 + 18 + 1 + PAYLOAD_BYTES;
@@ -32,7 +43,7 @@ const STALL_MS = 1000;
 const RUN_TIMEOUT_MS = 30_000;
 
 type Tool = 'tcpsleuth' | 'ncat';
-type Mode = 'burst' | 'per-line';
+type Mode = 'burst' | 'per-line' | 'paced';
 
 const CHAT_COMMAND_JS = fileURLToPath(new URL('../src/cli/chat-command.js', import.meta.url));
 
@@ -63,8 +74,20 @@ process.stdin.once('data', () => {
     const all = [];
     for (let i = 0; i < N; i++) all.push(line(i, t0));
     s.write(Buffer.concat(all));
-  } else {
+  } else if (mode === 'per-line') {
     for (let i = 0; i < N; i++) s.write(line(i, us()));
+  } else {
+    // paced: one write per line, RATE lines per second by the clock
+    const rate = Number(process.argv[6]);
+    let i = 0;
+    const tick = () => {
+      const due = Math.min(N, Math.floor((Number(us() - t0) / 1e6) * rate) + 1);
+      for (; i < due; i++) s.write(line(i, us()));
+      if (i < N) setTimeout(tick, 2);
+      else s.write('', () => process.stdout.write('sent ' + us() + '\\n'));
+    };
+    tick();
+    return;
   }
   s.write('', () => process.stdout.write('sent ' + us() + '\\n'));
 });
@@ -89,6 +112,7 @@ class Receiver {
     private readonly latencies: Float64Array,
     private readonly cursor: { n: number },
     readonly frozen: boolean,
+    private readonly expected: number,
   ) {
     this.socket = connect({ host: '127.0.0.1', port });
     this.socket.on('error', () => undefined);
@@ -137,10 +161,16 @@ class Receiver {
     this.lastAt = now;
     let b = s;
     if (buf[s] === 0x3c) {
-      const gt = buf.indexOf(0x3e, s);
-      if (gt !== -1 && gt < e && gt - s <= 24 && buf[gt + 1] === 0x20) {
-        this.tagged++;
-        b = gt + 2;
+      // A tag "<name> " at the start of the line (a short JS scan: cheaper than a native call per line).
+      const limit = Math.min(e - 1, s + 24);
+      for (let i = s + 1; i < limit; i++) {
+        if (buf[i] === 0x3e) {
+          if (buf[i + 1] === 0x20) {
+            this.tagged++;
+            b = i + 2;
+          }
+          break;
+        }
       }
     }
     if (e - b === BODY_BYTES && buf[b] === 0x53 && buf[b + 7] === 0x20 && buf[b + 8] === 0x54 && buf[b + 25] === 0x20) {
@@ -157,17 +187,18 @@ class Receiver {
         if (d < 0 || d > 9) ok = false;
         t = t * 10 + d;
       }
-      if (ok && seq < LINES && buf.compare(PAYLOADS[seq % 26]!, 0, PAYLOAD_BYTES, b + 26, e) === 0) {
+      if (ok && seq < this.expected && buf.compare(PAYLOADS[seq % 26]!, 0, PAYLOAD_BYTES, b + 26, e) === 0) {
         this.intact++;
         if (this.cursor.n < this.latencies.length) this.latencies[this.cursor.n++] = now - t;
       }
     }
-    if (this.lines === LINES) this.doneAt = now;
+    if (this.lines === this.expected) this.doneAt = now;
   }
 }
 
 interface RunResult {
   tool: Tool;
+  lines: number;
   mode: Mode;
   frozen: boolean;
   receivers: number;
@@ -256,7 +287,8 @@ function percentile(sorted: Float64Array, p: number): number {
 
 async function measure(tool: Tool, mode: Mode, frozen: boolean): Promise<RunResult> {
   const server = await startServer(tool);
-  const latencies = new Float64Array(LINES * CLIENTS);
+  const lines = frozen ? FROZEN_LINES : LINES;
+  const latencies = new Float64Array(lines * CLIENTS);
   const cursor = { n: 0 };
   const receivers: Receiver[] = [];
   let sender: ChildProcess | null = null;
@@ -264,11 +296,11 @@ async function measure(tool: Tool, mode: Mode, frozen: boolean): Promise<RunResu
     // One at a time, each until the server has greeted it: ncat listens with a small backlog,
     // and a connection the kernel completed but the server never accepted would never hear a line.
     for (let i = 0; i < CLIENTS - 1; i++) {
-      const r = new Receiver(server.port, latencies, cursor, frozen && i === 0);
+      const r = new Receiver(server.port, latencies, cursor, frozen && i === 0, lines);
       receivers.push(r);
       await Promise.race([r.accepted, new Promise((_, rej) => setTimeout(() => rej(new Error(`receiver ${i} not greeted by the server`)), 10_000))]);
     }
-    sender = spawn(process.execPath, ['--input-type=module', '-e', SENDER_SCRIPT, '127.0.0.1', String(server.port), mode, String(LINES), String(PAYLOAD_BYTES)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    sender = spawn(process.execPath, ['--input-type=module', '-e', SENDER_SCRIPT, '127.0.0.1', String(server.port), mode, String(lines), String(PAYLOAD_BYTES), String(FROZEN_RATE)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const senderOut: string[] = [];
     linesOf(sender.stdout!, (l) => senderOut.push(l));
     await waitLine(sender.stdout!, (l) => l === 'connected', 10_000, 'sender connected');
@@ -308,14 +340,15 @@ async function measure(tool: Tool, mode: Mode, frozen: boolean): Promise<RunResu
     const elapsedMs = (endUs - startUs) / 1000;
     const lat = latencies.subarray(0, cursor.n).sort();
     let note = '';
-    if (outcome === 'stalled') note = `stalled: no progress for ${STALL_MS} ms after ${delivered} of ${LINES * live.length} deliveries (${(elapsedMs / 1000).toFixed(2)} s in)`;
+    if (outcome === 'stalled') note = `stalled: no progress for ${STALL_MS} ms after ${delivered} of ${lines * live.length} deliveries (${(elapsedMs / 1000).toFixed(2)} s in)`;
     if (outcome === 'timeout') note = `not complete within ${RUN_TIMEOUT_MS / 1000} s`;
-    if (frozen && tool === 'tcpsleuth') {
-      const ev = server.log.find((l) => l.includes('not reading'));
-      note = ev !== undefined ? 'frozen reader evicted (queue full)' : 'frozen reader absorbed by kernel buffers, not evicted';
+    if (tool === 'tcpsleuth') {
+      const evicted = server.log.filter((l) => l.includes('not reading')).length;
+      if (evicted > 0) note = `${note}${note === '' ? '' : '; '}${evicted} client${evicted === 1 ? '' : 's'} evicted as not reading`;
     }
     return {
       tool,
+      lines,
       mode,
       frozen,
       receivers: live.length,
@@ -368,14 +401,17 @@ export async function runChatBench(): Promise<void> {
   if (await haveNcat()) tools.push('ncat');
   else console.log('ncat: not installed (Debian package "ncat"); comparison skipped');
   const results: RunResult[] = [];
-  for (const frozen of [false, true]) {
-    for (const mode of ['burst', 'per-line'] as Mode[]) {
-      for (const tool of tools) {
-        try {
-          results.push(await measure(tool, mode, frozen));
-        } catch (e) {
-          console.log(`${tool} ${mode}${frozen ? ' frozen' : ''}: failed: ${(e as Error).message}`);
-        }
+  const runs: Array<[Mode, boolean]> = [
+    ['burst', false],
+    ['per-line', false],
+    ['paced', true],
+  ];
+  for (const [mode, frozen] of runs) {
+    for (const tool of tools) {
+      try {
+        results.push(await measure(tool, mode, frozen));
+      } catch (e) {
+        console.log(`${tool} ${mode}${frozen ? ' frozen' : ''}: failed: ${(e as Error).message}`);
       }
     }
   }
@@ -393,7 +429,7 @@ export async function runChatBench(): Promise<void> {
   ];
   console.log('\nall 49 receivers reading:');
   console.log(table([head, ...results.filter((r) => !r.frozen).map(row)]));
-  console.log('\none receiver frozen (never reads); the other 48 receivers and the sender:');
+  console.log(`\none receiver frozen (stops reading after the greeting); ${FROZEN_LINES} lines, one write per line, paced at ${FROZEN_RATE} lines/s; the other 48 receivers:`);
   console.log(
     table([
       ['tool', 'mode', 'others still flowing', 'others deliveries/s', 'delivered to others', 'p99', 'lines intact', 'note'],
@@ -404,7 +440,7 @@ export async function runChatBench(): Promise<void> {
           r.mode,
           r.complete ? 'yes' : 'no',
           fmtRate(r.deliveriesPerSec),
-          `${r.delivered} of ${LINES * r.receivers}`,
+          `${r.delivered} of ${r.lines * r.receivers}`,
           Number.isNaN(r.p99Ms) ? '-' : `${r.p99Ms.toFixed(1)} ms`,
           pct(r.intact, r.delivered),
           r.note,

@@ -94,7 +94,7 @@ describe('chat join', () => {
     // Reset only once the client has spoken, so the connect has certainly completed: an RST
     // racing the handshake is reported as a failed connect instead (also correct, not this test).
     const { port } = await fakeServer((s) => {
-      s.once('data', () => s.write('*** about to reset\n', () => s.resetAndDestroy()));
+      s.once('data', () => s.resetAndDestroy());
     });
     const j = join([`127.0.0.1:${port}`, '--no-reconnect', '--nick', 'x']);
     await j.err.wait((l) => l.includes(`lost 127.0.0.1:${port}: connection reset by peer (ECONNRESET)`), 5000, 'RST explained');

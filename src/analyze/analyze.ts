@@ -38,7 +38,19 @@ export interface AnalyzeOptions extends ConnectionFilter {
   onPacketTrace?: (rows: PacketRow[], record: ConnectionRecord) => void;
 }
 
+/**
+ * Connection records and the summary, one at a time. A fatal fault in the capture is thrown
+ * after everything before it (and the summary naming the fault) has been yielded.
+ */
 export async function* analyze(input: CaptureInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord, void, undefined> {
+  for await (const batch of analyzeInBatches(input, options)) yield* batch;
+}
+
+/**
+ * The same stream in batches (the records each chunk of the capture completed; the last batch
+ * ends with the summary), for consumers that want to skip one promise per record.
+ */
+export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord[], void, undefined> {
   const keep = compileFilter(options);
   const pending: ConnectionRecord[] = [];
   const malformed = new Map<string, number>();
@@ -90,7 +102,7 @@ export async function* analyze(input: CaptureInput, options: AnalyzeOptions = {}
   let fatal: TsleuthError | null = null;
   try {
     for await (const _ of reader.read()) {
-      if (pending.length > 0) yield* pending.splice(0, pending.length);
+      if (pending.length > 0) yield pending.splice(0, pending.length);
       options.onProgress?.({ sourceBytes: reader.progress.sourceBytes, sourceSize: reader.progress.sourceSize, frames: reader.info?.frames ?? 0 });
     }
   } catch (e) {
@@ -98,7 +110,6 @@ export async function* analyze(input: CaptureInput, options: AnalyzeOptions = {}
     fatal = e;
   }
   tracker.finish();
-  yield* pending.splice(0, pending.length);
 
   const info = reader.info;
   const linkTypes: SummaryRecord['link_types'] = {};
@@ -125,6 +136,6 @@ export async function* analyze(input: CaptureInput, options: AnalyzeOptions = {}
     peak_live_connections: tracker.stats.peakLiveConnections,
     error: fatal === null ? null : { code: fatal.code, message: fatal.describe(), offset: fatal.context.offset ?? null, frame: fatal.context.frame ?? null },
   };
-  yield summary;
+  yield [...pending.splice(0, pending.length), summary];
   if (fatal !== null) throw fatal;
 }

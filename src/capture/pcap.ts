@@ -19,6 +19,13 @@ const RECORD_HEADER_LEN = 16;
 /** Largest record we accept whatever the snaplen says (Wireshark's limit is 256 KiB; jumbo/TSO captures go beyond). */
 const MAX_RECORD_LEN = 16 * 1024 * 1024;
 
+/** A u32 in either byte order. Plain byte arithmetic: Buffer#readUInt32LE validates its argument on every call. */
+function u32At(b: Buffer, o: number, bigEndian: boolean): number {
+  return bigEndian
+    ? ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0
+    : ((b[o + 3]! << 24) | (b[o + 2]! << 16) | (b[o + 1]! << 8) | b[o]!) >>> 0;
+}
+
 /** True if these (at least 4) bytes start a classic pcap file. */
 export function isPcapMagic(b: Buffer): boolean {
   const le = b.readUInt32LE(0);
@@ -124,15 +131,15 @@ export class PcapParser implements CaptureParser {
     frame.data = buf;
     frame.linkType = this.linkType;
     while (len - pos >= RECORD_HEADER_LEN) {
-      const capLen = be ? buf.readUInt32BE(pos + 8) : buf.readUInt32LE(pos + 8);
+      const capLen = u32At(buf, pos + 8, be);
       if (capLen > maxLen) {
         this.base = base + (pos - start);
         this.checkRecordLength(capLen, this.base);
       }
       if (len - pos - RECORD_HEADER_LEN < capLen) break;
-      const sec = be ? buf.readUInt32BE(pos) : buf.readUInt32LE(pos);
-      const frac = be ? buf.readUInt32BE(pos + 4) : buf.readUInt32LE(pos + 4);
-      const origLen = be ? buf.readUInt32BE(pos + 12) : buf.readUInt32LE(pos + 12);
+      const sec = u32At(buf, pos, be);
+      const frac = u32At(buf, pos + 4, be);
+      const origLen = u32At(buf, pos + 12, be);
       this.frames++;
       if (capLen < origLen) this.truncated++;
       frame.number = this.frames;

@@ -2,10 +2,11 @@
  * `tcpsleuth analyze`: flags → analyze() → a reporter. Nothing here knows about packets.
  */
 import { parseArgs } from 'node:util';
-import { analyze, type AnalyzeOptions } from '../analyze/analyze.js';
+import { analyzeInBatches, type AnalyzeOptions } from '../analyze/analyze.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
 import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
 import { TsleuthError } from '../errors.js';
+import { connectionToJson } from '../report/json.js';
 import { ProgressLine } from '../report/progress.js';
 import { renderConnectionTable, renderPacketTrace, renderSummary } from '../report/text.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
@@ -113,14 +114,17 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   let failed = false;
   let fatal: TsleuthError | null = null;
   try {
-    for await (const r of analyze(input, options)) {
-      if (r.type === 'summary') {
-        summary = r;
-      } else {
-        if (failOn.has(r.conn_state)) failed = true;
-        if (values.json) await out.line(JSON.stringify(r));
-        else records.push(r);
+    for await (const batch of analyzeInBatches(input, options)) {
+      for (const r of batch) {
+        if (r.type === 'summary') {
+          summary = r;
+        } else {
+          if (failOn.has(r.conn_state)) failed = true;
+          if (values.json) out.push(connectionToJson(r));
+          else records.push(r);
+        }
       }
+      await out.flushIfFull();
     }
   } catch (e) {
     if (!(e instanceof TsleuthError)) throw e;

@@ -19,10 +19,19 @@ export class LineWriter {
     });
   }
 
-  async line(s: string): Promise<void> {
+  /** Queues a line without waiting; call flushIfFull() now and then. */
+  push(s: string): void {
     this.buf.push(s);
     this.size += s.length + 1;
+  }
+
+  async flushIfFull(): Promise<void> {
     if (this.size >= FLUSH_AT) await this.flush();
+  }
+
+  async line(s: string): Promise<void> {
+    this.push(s);
+    await this.flushIfFull();
   }
 
   async flush(): Promise<void> {

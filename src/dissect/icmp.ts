@@ -5,7 +5,7 @@
  * "port unreachable", "host unreachable" or "fragmentation needed" to a TCP connection.
  * After a successful match the view's addresses and ports are those of the quoted segment.
  */
-import { readU16be, readU32be, Verdict, type PacketView } from './packet.js';
+import { readU16be, read32be, Verdict, type PacketView } from './packet.js';
 
 const ICMP_DEST_UNREACH = 3;
 const ICMP_SOURCE_QUENCH = 4;
@@ -27,7 +27,7 @@ function quotedTcp(view: PacketView, b: Buffer, p: number, capEnd: number): Verd
   if (capEnd - p < 8) return Verdict.Other;
   view.srcPort = readU16be(b, p);
   view.dstPort = readU16be(b, p + 2);
-  view.seq = readU32be(b, p + 4);
+  view.seq = read32be(b, p + 4);
   view.ipProto = IPPROTO_TCP;
   return Verdict.IcmpAboutTcp;
 }
@@ -48,11 +48,11 @@ export function dissectIcmp(view: PacketView, b: Buffer, off: number, capEnd: nu
   view.src0 = 0;
   view.src1 = 0;
   view.src2 = 0xffff;
-  view.src3 = readU32be(b, q + 12);
+  view.src3 = read32be(b, q + 12);
   view.dst0 = 0;
   view.dst1 = 0;
   view.dst2 = 0xffff;
-  view.dst3 = readU32be(b, q + 16);
+  view.dst3 = read32be(b, q + 16);
   return quotedTcp(view, b, q + hl, capEnd);
 }
 
@@ -66,13 +66,13 @@ export function dissectIcmpv6(view: PacketView, b: Buffer, off: number, capEnd: 
   view.icmpType = type;
   view.icmpCode = b[off + 1]!;
   rememberSender(view);
-  view.src0 = readU32be(b, q + 8);
-  view.src1 = readU32be(b, q + 12);
-  view.src2 = readU32be(b, q + 16);
-  view.src3 = readU32be(b, q + 20);
-  view.dst0 = readU32be(b, q + 24);
-  view.dst1 = readU32be(b, q + 28);
-  view.dst2 = readU32be(b, q + 32);
-  view.dst3 = readU32be(b, q + 36);
+  view.src0 = read32be(b, q + 8);
+  view.src1 = read32be(b, q + 12);
+  view.src2 = read32be(b, q + 16);
+  view.src3 = read32be(b, q + 20);
+  view.dst0 = read32be(b, q + 24);
+  view.dst1 = read32be(b, q + 28);
+  view.dst2 = read32be(b, q + 32);
+  view.dst3 = read32be(b, q + 36);
   return quotedTcp(view, b, q + 40, capEnd);
 }

@@ -7,7 +7,7 @@
  */
 import { ipv4HeaderChecksumOk } from './checksum.js';
 import { malformed } from './network.js';
-import { readU16be, readU32be, Verdict, type PacketView } from './packet.js';
+import { readU16be, read32be, Verdict, type PacketView } from './packet.js';
 import { dissectIpPayload } from './transport.js';
 
 export function dissectIpv4(view: PacketView, b: Buffer, off: number, end: number, depth: number): Verdict {
@@ -32,11 +32,11 @@ export function dissectIpv4(view: PacketView, b: Buffer, off: number, end: numbe
   view.src0 = 0;
   view.src1 = 0;
   view.src2 = 0xffff;
-  view.src3 = readU32be(b, off + 12);
+  view.src3 = read32be(b, off + 12);
   view.dst0 = 0;
   view.dst1 = 0;
   view.dst2 = 0xffff;
-  view.dst3 = readU32be(b, off + 16);
+  view.dst3 = read32be(b, off + 16);
   const proto = b[off + 9]!;
   view.ipProto = proto;
   // Fragments are noted, not reassembled: only a whole datagram carries a whole TCP header.

@@ -8,7 +8,7 @@
  * units beyond the first 8" — and AH (51), whose length counts 4-byte units beyond the first 8.
  */
 import { malformed } from './network.js';
-import { readU16be, readU32be, Verdict, type PacketView } from './packet.js';
+import { readU16be, read32be, Verdict, type PacketView } from './packet.js';
 import { dissectIpPayload } from './transport.js';
 
 const EXT_HOP_BY_HOP = 0;
@@ -31,14 +31,14 @@ export function dissectIpv6(view: PacketView, b: Buffer, off: number, end: numbe
   view.ttl = b[off + 7]!;
   view.ipId = -1;
   view.dontFragment = true;
-  view.src0 = readU32be(b, off + 8);
-  view.src1 = readU32be(b, off + 12);
-  view.src2 = readU32be(b, off + 16);
-  view.src3 = readU32be(b, off + 20);
-  view.dst0 = readU32be(b, off + 24);
-  view.dst1 = readU32be(b, off + 28);
-  view.dst2 = readU32be(b, off + 32);
-  view.dst3 = readU32be(b, off + 36);
+  view.src0 = read32be(b, off + 8);
+  view.src1 = read32be(b, off + 12);
+  view.src2 = read32be(b, off + 16);
+  view.src3 = read32be(b, off + 20);
+  view.dst0 = read32be(b, off + 24);
+  view.dst1 = read32be(b, off + 28);
+  view.dst2 = read32be(b, off + 32);
+  view.dst3 = read32be(b, off + 36);
   const datagramEnd = off + view.ipTotalLen;
   const capEnd = datagramEnd < end ? datagramEnd : end;
   let next = b[off + 6]!;

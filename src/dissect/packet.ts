@@ -2,7 +2,8 @@
  * The dissector's output: one mutable view of the current packet, reused for every frame.
  *
  * Addresses are kept as four 32-bit words, IPv4 as an IPv4-mapped IPv6 address
- * (::ffff:a.b.c.d), so the flow table compares and hashes numbers, never strings.
+ * (::ffff:a.b.c.d), so the flow table compares and hashes numbers, never strings. Words and
+ * sequence numbers hold their 32 bits as signed integers (see read32be).
  * All lengths are in bytes; `payloadLen` comes from the IP header (what was on the wire),
  * `capturedPayload` is how much of it the capture kept.
  */
@@ -88,8 +89,13 @@ export function readU16be(b: Buffer, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
 
-export function readU32be(b: Buffer, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+/**
+ * 32 big-endian bits as a signed 32-bit integer. Sequence numbers and address words keep their
+ * bits this way so V8 holds them as small integers: an unsigned value ≥ 2^31 would be a heap
+ * number, allocated afresh whenever it crosses a function boundary — per packet.
+ */
+export function read32be(b: Buffer, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
 /** Text form of an address held as four words (IPv4-mapped shown as dotted quad). */
@@ -125,7 +131,7 @@ export function parseAddress(text: string): [number, number, number, number] | n
   if (v4) {
     const o = v4.slice(1).map(Number);
     if (o.some((x) => x > 255)) return null;
-    return [0, 0, 0xffff, ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0];
+    return [0, 0, 0xffff, (o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!];
   }
   if (!text.includes(':')) return null;
   const [head, tail, extra] = text.split('::');
@@ -142,5 +148,5 @@ export function parseAddress(text: string): [number, number, number, number] | n
   const fill = 8 - h.length - t.length;
   if ((tail === undefined && fill !== 0) || fill < 0) return null;
   const g = [...h, ...new Array<number>(fill).fill(0), ...t];
-  return [((g[0]! << 16) | g[1]!) >>> 0, ((g[2]! << 16) | g[3]!) >>> 0, ((g[4]! << 16) | g[5]!) >>> 0, ((g[6]! << 16) | g[7]!) >>> 0];
+  return [(g[0]! << 16) | g[1]!, (g[2]! << 16) | g[3]!, (g[4]! << 16) | g[5]!, (g[6]! << 16) | g[7]!];
 }

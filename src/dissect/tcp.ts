@@ -8,7 +8,7 @@
  */
 import { tcpChecksumOk } from './checksum.js';
 import { malformed } from './network.js';
-import { readU16be, readU32be, Verdict, type PacketView } from './packet.js';
+import { readU16be, read32be, Verdict, type PacketView } from './packet.js';
 
 export function dissectTcp(view: PacketView, b: Buffer, off: number, capEnd: number, wireLen: number, _depth: number): Verdict {
   if (capEnd - off < 20) return malformed(view, 'truncated_tcp_header');
@@ -19,8 +19,8 @@ export function dissectTcp(view: PacketView, b: Buffer, off: number, capEnd: num
   view.tcpOffset = off;
   view.srcPort = readU16be(b, off);
   view.dstPort = readU16be(b, off + 2);
-  view.seq = readU32be(b, off + 4);
-  view.ack = readU32be(b, off + 8);
+  view.seq = read32be(b, off + 4);
+  view.ack = read32be(b, off + 8);
   view.flags = b[off + 13]! | ((b[off + 12]! & 1) << 8);
   view.window = readU16be(b, off + 14);
   view.tcpHeaderLen = hl;
@@ -75,10 +75,10 @@ export function parseTcpOptions(b: Buffer, tcpOffset: number, headerLen: number)
     else if (kind === TCPOPT_SACK_PERM && len === 2) out.sackPermitted = true;
     else if (kind === TCPOPT_SACK && (len - 2) % 8 === 0) {
       out.sack = [];
-      for (let q = p + 2; q < p + len; q += 8) out.sack.push([readU32be(b, q), readU32be(b, q + 4)]);
+      for (let q = p + 2; q < p + len; q += 8) out.sack.push([read32be(b, q) >>> 0, read32be(b, q + 4) >>> 0]);
     } else if (kind === TCPOPT_TIMESTAMP && len === 10) {
-      out.tsVal = readU32be(b, p + 2);
-      out.tsEcr = readU32be(b, p + 6);
+      out.tsVal = read32be(b, p + 2) >>> 0;
+      out.tsEcr = read32be(b, p + 6) >>> 0;
     } else (out.unknown ??= []).push({ kind, length: len });
     p += len;
   }

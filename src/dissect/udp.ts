@@ -6,7 +6,7 @@
  */
 import { dissectIpv6 } from './ipv6.js';
 import { malformed } from './network.js';
-import { readU16be, readU32be, Verdict, type PacketView } from './packet.js';
+import { readU16be, read32be, Verdict, type PacketView } from './packet.js';
 import { MAX_TUNNEL_DEPTH } from './transport.js';
 
 const TEREDO_PORT = 3544;
@@ -28,7 +28,7 @@ export function dissectUdp(view: PacketView, b: Buffer, off: number, capEnd: num
   const byPort = sport === TEREDO_PORT || dport === TEREDO_PORT;
   // Off the well-known port, accept only a self-consistent IPv6 packet to or from a Teredo address.
   const consistent = 40 + readU16be(b, p + 4) === off + wireLen - p;
-  const teredoAddress = readU32be(b, p + 8) === TEREDO_PREFIX || readU32be(b, p + 24) === TEREDO_PREFIX;
+  const teredoAddress = read32be(b, p + 8) === TEREDO_PREFIX || read32be(b, p + 24) === TEREDO_PREFIX;
   if (!byPort && !(consistent && teredoAddress)) return Verdict.Other;
   view.tunnelDepth = depth + 1;
   return dissectIpv6(view, b, p, capEnd, depth + 1);

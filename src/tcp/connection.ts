@@ -54,6 +54,9 @@ export class Connection {
   deleteAt = Infinity;
   /** Due time under which the timer wheel holds this connection (Infinity when not scheduled). */
   scheduledAt = Infinity;
+  /** Where the timer wheel holds it: bucket second and index (-1 when in no bucket). */
+  wheelSecond = 0;
+  wheelIndex = -1;
   finished = false;
 
   /** Bytes the peer acknowledged that the capture never showed (Zeek's missed_bytes). */
@@ -114,7 +117,7 @@ export class Connection {
     [this.origA2, this.respA2] = [this.respA2, this.origA2];
     [this.origA3, this.respA3] = [this.respA3, this.origA3];
     [this.origPort, this.respPort] = [this.respPort, this.origPort];
-    this.histSeen = ((this.histSeen >>> 16) | (this.histSeen << 16)) >>> 0;
+    this.histSeen = (this.histSeen >>> 16) | (this.histSeen << 16);
     this.firstPacketSeen = ((this.firstPacketSeen & 1) << 1) | ((this.firstPacketSeen & 2) >> 1);
     this.isPartial = false;
     this.history += '^';

@@ -6,7 +6,7 @@
  * from the initial sequence number (the SYN is relative 0, the first data byte relative 1).
  */
 import { ScaledCounter } from './history.js';
-import { TWO_POW_32 } from './seq.js';
+import { TWO_POW_32, u32 } from './seq.js';
 
 /** Zeek's endpoint states (TCP_ENDPOINT_*), numbered as in init-bare.zeek. */
 export const enum EndpointState {
@@ -42,6 +42,8 @@ export class Endpoint {
   ackWraps = 0;
 
   windowScale = 0;
+  /** 2^windowScale, kept so the per-packet path multiplies instead of exponentiating. */
+  windowFactor = 1;
   window = 0;
   windowSeq = 0;
   windowAckSeq = 0;
@@ -81,31 +83,30 @@ export class Endpoint {
     this.isOrig = isOrig;
   }
 
-  setState(s: EndpointState): void {
-    if (s !== this.state) {
-      this.prevState = this.state;
-      this.state = s;
-    }
+  setWindowScale(shift: number): void {
+    this.windowScale = shift;
+    this.windowFactor = 2 ** shift;
   }
 
   updateLastSeq(seq: number): void {
-    if (seq < this.lastSeq) this.seqWraps++;
+    if (u32(seq) < u32(this.lastSeq)) this.seqWraps++;
     this.lastSeq = seq;
   }
 
   updateAckSeq(seq: number): void {
-    if (seq < this.ackSeq) this.ackWraps++;
+    if (u32(seq) < u32(this.ackSeq)) this.ackWraps++;
     this.ackSeq = seq;
   }
 
   toRelativeSeqSpace(seq: number, wraps: number): number {
-    return wraps * TWO_POW_32 + seq - this.startSeq;
+    return wraps * TWO_POW_32 + u32(seq) - u32(this.startSeq);
   }
 
   /** True if the peer never acknowledged any of our data. */
   noDataAcked(): boolean {
-    const ack = this.ackWraps * TWO_POW_32 + this.ackSeq;
-    return ack === this.startSeq || ack === this.startSeq + 1;
+    const ack = this.ackWraps * TWO_POW_32 + u32(this.ackSeq);
+    const start = u32(this.startSeq);
+    return ack === start || ack === start + 1;
   }
 
   /** Bytes of payload sent, from sequence numbers (Zeek's TCP_Endpoint::Size). */
@@ -114,9 +115,9 @@ export class Endpoint {
       // A half-open connection discovered and aborted: its sequence numbers say nothing about data.
       return 0;
     }
-    const last = this.seqWraps * TWO_POW_32 + this.lastSeq;
-    const ack = this.ackWraps * TWO_POW_32 + this.ackSeq;
-    let size = (last > ack ? last : ack) - this.startSeq;
+    const last = this.seqWraps * TWO_POW_32 + u32(this.lastSeq);
+    const ack = this.ackWraps * TWO_POW_32 + u32(this.ackSeq);
+    let size = (last > ack ? last : ack) - u32(this.startSeq);
     // Zeek computes this in unsigned 64-bit arithmetic; a "negative" size wraps to a huge one,
     // which it then logs. Keep the non-negative part only, as any size below zero is noise.
     if (size < 0) size = 0;

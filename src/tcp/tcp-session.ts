@@ -18,7 +18,7 @@ import {
   HIST_RST_PKT,
   HIST_SYN_PKT,
 } from './history.js';
-import { seqAdd, seqDelta } from './seq.js';
+import { seqAdd, seqDelta, u32 } from './seq.js';
 import {
   INTERACTIVE_INACTIVITY_TIMEOUT,
   INTERACTIVE_PORTS,
@@ -56,9 +56,9 @@ function addHistory(c: Connection, e: Endpoint, code: string, respCode: string):
 function relativeSeq(e: Endpoint, cur: number, last: number, wraps: number, out: { underflow: boolean }): number {
   const delta = seqDelta(cur, last);
   if (delta < 0) {
-    if (wraps > 0 && cur > last) wraps--;
+    if (wraps > 0 && u32(cur) > u32(last)) wraps--;
   } else if (delta > 0) {
-    if (cur < last) wraps++;
+    if (u32(cur) < u32(last)) wraps++;
   }
   if (wraps === 0) {
     const d = seqDelta(cur, e.startSeq);
@@ -76,8 +76,8 @@ function initEndpoint(c: Connection, e: Endpoint, flags: number, firstSeq: numbe
         e.startSeq = firstSeq;
       } else {
         // A partial connection: number as though a SYN had been seen just before.
-        e.ackSeq = (firstSeq - 1) >>> 0;
-        e.startSeq = (firstSeq - 1) >>> 0;
+        e.ackSeq = (firstSeq - 1) | 0;
+        e.startSeq = (firstSeq - 1) | 0;
         lastSeq = firstSeq;
       }
       e.lastSeq = lastSeq;
@@ -145,8 +145,7 @@ function updateHistory(c: Connection, e: Endpoint, flags: number, relSeq: number
 }
 
 function updateWindow(c: Connection, e: Endpoint, peer: Endpoint, window: number, baseSeq: number, ackSeq: number, flags: number): void {
-  const scale = e.windowScale;
-  const scaled = window * 2 ** scale;
+  const scaled = window * e.windowFactor;
   // A zero window matters unless it comes with/after our RST or after the peer's FIN.
   if (scaled === 0 && !(flags & TH_RST) && peer.state !== EndpointState.Closed && e.state !== EndpointState.Reset) {
     if (e.zeroWindows.hit()) addHistory(c, e, 'W', 'w');
@@ -154,7 +153,7 @@ function updateWindow(c: Connection, e: Endpoint, peer: Endpoint, window: number
   if (!(flags & (TH_SYN | TH_FIN | TH_RST)) && e.state !== EndpointState.Closed && e.state !== EndpointState.Reset) {
     if (seqDelta(baseSeq, e.windowSeq) >= 0 && seqDelta(ackSeq, e.windowAckSeq) >= 0) {
       const advance = seqDelta(seqAdd(ackSeq, scaled), seqAdd(e.windowAckSeq, e.window));
-      if (advance < 0 && -advance >= 2 ** scale) c.weird('window_recision');
+      if (advance < 0 && -advance >= e.windowFactor) c.weird('window_recision');
       e.window = scaled;
       e.windowAckSeq = ackSeq;
       e.windowSeq = baseSeq;
@@ -164,10 +163,10 @@ function updateWindow(c: Connection, e: Endpoint, peer: Endpoint, window: number
 
 function initWindow(e: Endpoint, peer: Endpoint, flags: number, scale: number, baseSeq: number, ackSeq: number): void {
   if (scale < 0) {
-    e.windowScale = 0;
-    if (flags & TH_ACK) peer.windowScale = 0; // not negotiated
+    e.setWindowScale(0);
+    if (flags & TH_ACK) peer.setWindowScale(0); // not negotiated
   } else {
-    e.windowScale = scale > 14 ? 14 : scale; // RFC 7323 caps the shift at 14
+    e.setWindowScale(scale > 14 ? 14 : scale); // RFC 7323 caps the shift at 14
     e.windowSeq = baseSeq;
     e.windowAckSeq = ackSeq;
     peer.windowSeq = ackSeq;
@@ -182,7 +181,7 @@ function initPeer(c: Connection, peer: Endpoint, e: Endpoint, flags: number, ack
     }
   }
   // Number the silent peer as though its SYN had been seen.
-  const s = (ackSeq - 1) >>> 0;
+  const s = (ackSeq - 1) | 0;
   peer.startSeq = s;
   peer.ackSeq = s;
   peer.lastSeq = s;

@@ -2,10 +2,11 @@
  * Connections bucketed by the whole second of their due time: the tracker finds connections
  * whose timers may have expired without scanning the flow table, in O(1) per scheduling.
  *
- * Entries go stale when a connection is rescheduled or ends; `Connection.scheduledAt` tells the
- * live entry from stale ones. A bucket is handed out once network time has passed its whole
- * second, so an eviction can come up to a second late — harmless, since the moment a
- * connection ended is computed exactly (removalTime) and later packets check it themselves.
+ * A connection sits in at most one bucket (Connection.wheelSecond/wheelIndex say where), and
+ * leaves it when rescheduled or ended, so an ended connection is never kept alive by the wheel.
+ * A bucket is handed out once network time has passed its whole second, so an eviction can
+ * come up to a second late — harmless, since the moment a connection ended is computed exactly
+ * (removalTime) and later packets check it themselves.
  */
 import type { Connection } from './connection.js';
 
@@ -23,15 +24,35 @@ export class TimerWheel {
   }
 
   schedule(c: Connection, due: number): void {
+    this.unschedule(c);
     c.scheduledAt = due;
     const second = Math.floor(due);
-    const b = this.buckets.get(second);
-    if (b === undefined) this.buckets.set(second, [c]);
-    else b.push(c);
+    let b = this.buckets.get(second);
+    if (b === undefined) {
+      b = [];
+      this.buckets.set(second, b);
+    }
+    c.wheelSecond = second;
+    c.wheelIndex = b.length;
+    b.push(c);
     if (this.cursor === -Infinity) this.cursor = second;
   }
 
-  /** Hands every live entry of the buckets that `now` has passed to `visit`. */
+  /** Takes the connection out of its bucket (swap-remove), if it is in one. */
+  unschedule(c: Connection): void {
+    if (c.wheelIndex < 0) return;
+    const b = this.buckets.get(c.wheelSecond)!;
+    const last = b.pop()!;
+    if (last !== c) {
+      b[c.wheelIndex] = last;
+      last.wheelIndex = c.wheelIndex;
+    }
+    if (b.length === 0) this.buckets.delete(c.wheelSecond);
+    c.wheelIndex = -1;
+    c.scheduledAt = Infinity;
+  }
+
+  /** Hands every connection of the buckets that `now` has passed to `visit` (which reschedules or ends it). */
   expire(now: number, visit: (c: Connection) => void): void {
     const last = Math.floor(now); // buckets < last are fully in the past
     if (last <= this.cursor) return;
@@ -40,7 +61,9 @@ export class TimerWheel {
       if (b === undefined) return;
       this.buckets.delete(second);
       for (const c of b) {
-        if (!c.finished && Math.floor(c.scheduledAt) === second) visit(c);
+        c.wheelIndex = -1;
+        c.scheduledAt = Infinity;
+        visit(c);
       }
     };
     if (last - this.cursor <= MAX_SEQUENTIAL_SECONDS) {

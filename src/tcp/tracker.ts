@@ -194,7 +194,7 @@ export class TcpTracker {
 
   private end(c: Connection, reason: EndReason, endTime: number): void {
     c.finished = true;
-    c.scheduledAt = Infinity;
+    this.wheel.unschedule(c);
     this.table.remove(c);
     this.sink(c, reason, endTime);
   }
