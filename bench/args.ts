@@ -7,12 +7,15 @@ export interface BenchArgs {
   skip5x: boolean;
   /** Where to write the captures and leave them; null: a temporary directory, removed at the end. */
   keepDir: string | null;
+  /** Only the capture benchmark (no chat fan-out, no tracing overhead). */
+  analyzeOnly: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--packets N] [--skip-5x] [--keep DIR]
-  --packets N   packets in the 1x capture (default 2000000; smaller for a quick run)
-  --skip-5x     do not generate or measure the 5x capture
-  --keep DIR    write the captures to DIR and keep them`;
+export const USAGE = `usage: npm run bench -- [--packets N] [--skip-5x] [--keep DIR] [--analyze-only]
+  --packets N      packets in the 1x capture (default 2000000; smaller for a quick run)
+  --skip-5x        do not generate or measure the 5x capture
+  --keep DIR       write the captures to DIR and keep them
+  --analyze-only   skip the chat fan-out and tracing-overhead benchmarks`;
 
 /** Throws an Error whose message is fit for the terminal on bad usage. */
 export function parseBenchArgs(argv: readonly string[], defaultPackets: number): BenchArgs {
@@ -22,11 +25,12 @@ export function parseBenchArgs(argv: readonly string[], defaultPackets: number):
       packets: { type: 'string' },
       'skip-5x': { type: 'boolean', default: false },
       keep: { type: 'string' },
+      'analyze-only': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
   });
   const packets = values.packets === undefined ? defaultPackets : Number(values.packets);
   if (!Number.isInteger(packets) || packets < 1) throw new Error(`--packets needs a positive whole number, not ${values.packets}`);
-  return { packets, skip5x: values['skip-5x'] === true, keepDir: values.keep ?? null };
+  return { packets, skip5x: values['skip-5x'] === true, keepDir: values.keep ?? null, analyzeOnly: values['analyze-only'] === true };
 }

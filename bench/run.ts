@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: generates a 1× and a 5× capture, times tcpsleuth, tshark and tcptrace on each
- * (wall clock and peak RSS), and prints the figures beside tcpsleuth's targets.
+ * (wall clock and peak RSS), and prints the figures beside tcpsleuth's targets; then measures the
+ * chat fan-out against ncat --chat and the overhead of `tcpsleuth trace` on a connection storm.
  *
  * The 5× file repeats the 1× traffic five times, so a tool whose memory is bounded by the
  * connections open at once has the same peak RSS on both. The runs are sequential so that the
@@ -9,7 +10,7 @@
  * Exit status: 0 once the figures are printed, whether or not targets are met; 1 if a command
  * failed or the captures could not be written; 2 on bad usage.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseBenchArgs, USAGE, type BenchArgs } from './args.js';
@@ -17,6 +18,8 @@ import { DEFAULT_GENERATE_OPTIONS, generateCapture } from './generate.js';
 import { GNU_TIME, haveGnuTime, measure } from './measure.js';
 import { type CaptureFile, describeCapture, resultTable, type Run, targetTable } from './report.js';
 import { benchTools } from './tools.js';
+import { runChatBench } from './chat-fanout.js';
+import { runTraceOverheadBench } from './trace-overhead.js';
 
 const REPEAT_LARGE = 5;
 
@@ -60,6 +63,8 @@ async function bench(args: BenchArgs, dir: string): Promise<number> {
     for (const tool of tools) {
       if (tool.missing !== null) continue;
       process.stdout.write(`running ${tool.name} on ${file.label}... `);
+      // Every tool starts with the file in the page cache: the first one must not pay for the disk.
+      warmPageCache(file.path);
       const m = await measure(tool.command, tool.args(file.path), dir);
       console.log(m.exitCode === 0 ? `${m.seconds.toFixed(2)} s` : `FAILED with exit status ${m.exitCode}`);
       if (m.exitCode !== 0 && m.stderrTail !== '') console.log(indent(m.stderrTail));
@@ -68,7 +73,23 @@ async function bench(args: BenchArgs, dir: string): Promise<number> {
   }
   console.log(`\n${resultTable(runs)}\n(MB = 10^6 bytes; packets/s and MB/s are over the whole run, start-up included)\n`);
   console.log(targetTable(runs, files));
+  if (!args.analyzeOnly) {
+    console.log('\n== chat fan-out: tcpsleuth chat vs ncat --chat');
+    await runChatBench();
+    console.log('\n== tracing overhead: a loopback connection storm with and without tcpsleuth trace');
+    await runTraceOverheadBench();
+  }
   return runs.some((r) => r.m.exitCode !== 0) ? 1 : 0;
+}
+
+function warmPageCache(path: string): void {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(8 << 20);
+  try {
+    while (readSync(fd, buf, 0, buf.length, null) > 0);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function writeCapture(dir: string, label: string, packets: number, repeat: number): CaptureFile {

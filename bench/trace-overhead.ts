@@ -9,6 +9,7 @@
  * namespace's loopback.
  */
 import { once } from 'node:events';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NetNamespace } from '../src/lab/netns.js';
 import { resolveNetns } from '../src/kernel/trace-filter.js';
@@ -54,17 +55,17 @@ async function storm(ns: NetNamespace, port: number, seconds: number, parallel: 
   return JSON.parse(Buffer.concat(out).toString('utf8')) as StormResult;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      seconds: { type: 'string', default: '4' },
-      parallel: { type: 'string', default: '16' },
-      groups: { type: 'string', default: Object.keys(EVENT_GROUPS).join(',') },
-    },
-  });
-  const seconds = Number(values.seconds);
-  const parallel = Number(values.parallel);
-  const groups = values.groups.split(',') as EventGroup[];
+export interface TraceBenchOptions {
+  seconds?: number;
+  parallel?: number;
+  groups?: EventGroup[];
+}
+
+/** Runs both storms without and with tracing and prints the report. */
+export async function runTraceOverheadBench(options: TraceBenchOptions = {}): Promise<Record<string, unknown>> {
+  const seconds = options.seconds ?? 4;
+  const parallel = options.parallel ?? 16;
+  const groups = options.groups ?? (Object.keys(EVENT_GROUPS) as EventGroup[]);
   const ns = await NetNamespace.create('tsl-b');
   try {
     const netnsInode = await resolveNetns(ns.name);
@@ -90,12 +91,27 @@ async function main(): Promise<void> {
       };
     }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report;
   } finally {
     await ns.destroy();
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`trace-overhead: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 1;
-});
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '4' },
+      parallel: { type: 'string', default: '16' },
+      groups: { type: 'string', default: Object.keys(EVENT_GROUPS).join(',') },
+    },
+  });
+  await runTraceOverheadBench({ seconds: Number(values.seconds), parallel: Number(values.parallel), groups: values.groups.split(',') as EventGroup[] });
+}
+
+// Standalone: node dist/bench/trace-overhead.js [--seconds N] [--parallel N] [--groups LIST]
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`trace-overhead: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

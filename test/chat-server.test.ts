@@ -80,6 +80,15 @@ describe('chat serve', () => {
     assert.equal(bob.endedWith, 'end', 'after /quit the server closes with FIN');
   });
 
+  it('broadcasts lines typed on the server console as <@name>, sanitised, as the seed\'s server did', async () => {
+    const s = await serve(['--name', 'lab']);
+    const alice = await join(s.port, 'alice');
+    s.child.stdin!.write('hello from the console \x1b[31mred\n');
+    await alice.wait((l) => l === '<@lab> hello from the console red', 'the console line');
+    s.child.stdin!.write('/who\n');
+    await s.log.wait((l) => l.endsWith('1 here: alice'), 5000, '/who on the console');
+  });
+
   it('refuses a nickname that is taken (in any case) or invalid, and keeps the old one', async () => {
     const s = await serve();
     await join(s.port, 'alice');

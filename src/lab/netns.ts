@@ -150,6 +150,11 @@ export async function listNamespaces(prefix: string = NETNS_PREFIX): Promise<str
     .filter((n) => n.startsWith(`${prefix}-`));
 }
 
+/** Kills every process inside the namespace `name` and deletes it (synchronously; never throws). */
+export function deleteNamespace(name: string): void {
+  deleteSync(name);
+}
+
 /** Deletes namespaces left by runs that were killed outright; returns their names. */
 export async function removeLeftovers(prefix: string = NETNS_PREFIX): Promise<string[]> {
   const names = await listNamespaces(prefix);

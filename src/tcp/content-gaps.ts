@@ -8,6 +8,7 @@
  */
 import type { Connection } from './connection.js';
 import { EndpointState, type Endpoint } from './endpoint.js';
+import { isScaledMilestone } from './history.js';
 
 /** tcp_max_above_hole_without_any_acks: stop tracking a direction that piles data above a hole unacked. */
 const MAX_ABOVE_HOLE_WITHOUT_ANY_ACKS = 16384;
@@ -20,7 +21,7 @@ function isClean(e: Endpoint): boolean {
 
 function gap(c: Connection, e: Endpoint, peer: Endpoint, len: number): void {
   if (isClean(e) && isClean(peer)) {
-    if (e.gaps.hit()) c.addHistory(e.isOrig ? 'G' : 'g');
+    if (isScaledMilestone(++e.gaps)) c.addHistory(e.isOrig ? 'G' : 'g');
     c.missedBytes += len;
   }
 }
@@ -28,6 +29,7 @@ function gap(c: Connection, e: Endpoint, peer: Endpoint, len: number): void {
 /** Delivers the in-order prefix of the buffered blocks. */
 function deliverBuffered(e: Endpoint): void {
   const b = e.blocks;
+  if (b === null) return;
   let i = 0;
   while (i < b.length && b[i]! <= e.reassemSeq) {
     if (b[i + 1]! > e.reassemSeq) e.reassemSeq = b[i + 1]!;
@@ -37,7 +39,7 @@ function deliverBuffered(e: Endpoint): void {
 }
 
 function insertBlock(e: Endpoint, seq: number, upper: number): void {
-  const b = e.blocks;
+  const b = (e.blocks ??= []);
   let i = 0;
   while (i < b.length && b[i]! < seq) i += 2;
   b.splice(i, 0, seq, upper);
@@ -76,11 +78,12 @@ export function dataSent(e: Endpoint, relSeq: number, len: number): void {
   } else {
     insertBlock(e, seq, upper);
   }
-  if (e.blocks.length > 0 && e.noDataAcked()) {
-    const last = e.blocks[e.blocks.length - 1]!;
+  const blocks = e.blocks;
+  if (blocks !== null && blocks.length > 0 && e.noDataAcked()) {
+    const last = blocks[blocks.length - 1]!;
     if (last - e.reassemSeq > MAX_ABOVE_HOLE_WITHOUT_ANY_ACKS) {
       // Zeek's above_hole_data_without_any_acks: we are probably not seeing the peer's ACKs.
-      e.blocks.length = 0;
+      blocks.length = 0;
       e.skipDeliveries = true;
     }
   }
@@ -98,7 +101,7 @@ export function ackReceived(c: Connection, e: Endpoint, peer: Endpoint, relAck: 
     // A partial connection's faked ISN makes the first ACK look like a 1-2 byte gap: not a gap.
     if (!(seq <= 2 && c.isPartial)) {
       const b = e.blocks;
-      while (b.length > 0 && b[0]! < seq) {
+      while (b !== null && b.length > 0 && b[0]! < seq) {
         if (b[0]! > e.reassemSeq) gap(c, e, peer, b[0]! - e.reassemSeq);
         if (b[1]! > e.reassemSeq) e.reassemSeq = b[1]!;
         b.splice(0, 2);

@@ -5,7 +5,6 @@
  * Sequence numbers are kept raw (32-bit) together with a wrap count; "relative" numbers count
  * from the initial sequence number (the SYN is relative 0, the first data byte relative 1).
  */
-import { ScaledCounter } from './history.js';
 import { TWO_POW_32, u32 } from './seq.js';
 
 /** Zeek's endpoint states (TCP_ENDPOINT_*), numbered as in init-bare.zeek. */
@@ -59,10 +58,11 @@ export class Endpoint {
   histLastFin = 0;
   histLastRst = 0;
 
-  readonly checksumErrors = new ScaledCounter();
-  readonly retransmissions = new ScaledCounter();
-  readonly zeroWindows = new ScaledCounter();
-  readonly gaps = new ScaledCounter();
+  // Event counts behind the scaled history letters C, T, W and G.
+  checksumErrors = 0;
+  retransmissions = 0;
+  zeroWindows = 0;
+  gaps = 0;
 
   lastTime = 0;
 
@@ -75,8 +75,8 @@ export class Endpoint {
   reassemSeq = 1;
   /** Highest relative sequence the peer has acknowledged and we have trimmed to. */
   trimSeq = 1;
-  /** Out-of-order ranges above a hole, as [seq0, upper0, seq1, upper1, ...], sorted. */
-  blocks: number[] = [];
+  /** Out-of-order ranges above a hole, as [seq0, upper0, seq1, upper1, ...], sorted (allocated on first need). */
+  blocks: number[] | null = null;
   skipDeliveries = false;
 
   constructor(isOrig: boolean) {

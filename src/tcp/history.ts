@@ -4,7 +4,7 @@
  *
  * "Seen once" letters are guarded by a bit mask, originator bits in the low 16, responder bits
  * in the high 16 — Zeek's HIST_* constants. "Scaled" letters (C, T, W, G) are added on the 1st,
- * 10th, 100th, ... occurrence.
+ * 10th, 100th, ... occurrence of their event, counted per endpoint.
  */
 export const HIST_SYN_PKT = 0x1;
 export const HIST_FIN_PKT = 0x2;
@@ -14,19 +14,11 @@ export const HIST_DATA_PKT = 0x10;
 export const HIST_ACK_PKT = 0x20;
 export const HIST_MULTI_FLAG_PKT = 0x40;
 
-/** Per-endpoint counter and next threshold of one scaled letter. */
-export class ScaledCounter {
-  count = 0;
-  threshold = 1;
-
-  /** Counts one event; true when this event is the 1st, 10th, 100th, ... */
-  hit(): boolean {
-    if (++this.count === this.threshold) {
-      this.threshold *= 10;
-      return true;
-    }
-    return false;
-  }
+/** True for the 1st, 10th, 100th, ... event: when a scaled letter is added (Zeek's ScaledHistoryEntry, base 10). */
+export function isScaledMilestone(count: number): boolean {
+  let n = count;
+  while (n >= 10 && n % 10 === 0) n /= 10;
+  return n === 1;
 }
 
 /** The regular expression conn_state() uses for RSTOS0: the whole history must match. */

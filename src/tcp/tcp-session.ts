@@ -17,6 +17,7 @@ import {
   HIST_MULTI_FLAG_PKT,
   HIST_RST_PKT,
   HIST_SYN_PKT,
+  isScaledMilestone,
 } from './history.js';
 import { seqAdd, seqDelta, u32 } from './seq.js';
 import {
@@ -148,7 +149,7 @@ function updateWindow(c: Connection, e: Endpoint, peer: Endpoint, window: number
   const scaled = window * e.windowFactor;
   // A zero window matters unless it comes with/after our RST or after the peer's FIN.
   if (scaled === 0 && !(flags & TH_RST) && peer.state !== EndpointState.Closed && e.state !== EndpointState.Reset) {
-    if (e.zeroWindows.hit()) addHistory(c, e, 'W', 'w');
+    if (isScaledMilestone(++e.zeroWindows)) addHistory(c, e, 'W', 'w');
   }
   if (!(flags & (TH_SYN | TH_FIN | TH_RST)) && e.state !== EndpointState.Closed && e.state !== EndpointState.Reset) {
     if (seqDelta(baseSeq, e.windowSeq) >= 0 && seqDelta(ackSeq, e.windowAckSeq) >= 0) {
@@ -206,7 +207,7 @@ function updateLastSeq(c: Connection, e: Endpoint, lastSeq: number, flags: numbe
   } else if (delta > 0) {
     e.updateLastSeq(lastSeq);
   } else if (len > 0) {
-    if (e.retransmissions.hit()) addHistory(c, e, 'T', 't');
+    if (isScaledMilestone(++e.retransmissions)) addHistory(c, e, 'T', 't');
   }
   return delta;
 }
@@ -362,7 +363,7 @@ export function processSegment(c: Connection, isOrig: boolean, v: PacketView): v
   const flags = v.flags;
   if (v.badChecksum) {
     // Zeek drops the segment after noting it: no state, no packet count.
-    if (e.checksumErrors.hit()) addHistory(c, e, 'C', 'c');
+    if (isScaledMilestone(++e.checksumErrors)) addHistory(c, e, 'C', 'c');
     return;
   }
   const baseSeq = v.seq;
