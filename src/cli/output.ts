@@ -1,14 +1,15 @@
 /**
- * Buffered writes to stdout that respect back-pressure, and a quiet exit when the reader of a
- * pipe goes away (`tcpsleuth analyze --json big.pcap | head`).
+ * Buffered line output to stdout: lines are encoded straight into a 1 MiB buffer that is
+ * written whole, respecting back-pressure; and a quiet exit when the reader of a pipe goes
+ * away (`tcpsleuth analyze --json big.pcap | head`).
  */
 import { once } from 'node:events';
 
-const FLUSH_AT = 1 << 16;
+const BUFFER_SIZE = 1 << 20;
 
 export class LineWriter {
-  private buf: string[] = [];
-  private size = 0;
+  private buf = Buffer.allocUnsafe(BUFFER_SIZE);
+  private used = 0;
   private readonly out: NodeJS.WritableStream;
 
   constructor(out: NodeJS.WritableStream = process.stdout) {
@@ -21,12 +22,17 @@ export class LineWriter {
 
   /** Queues a line without waiting; call flushIfFull() now and then. */
   push(s: string): void {
-    this.buf.push(s);
-    this.size += s.length + 1;
+    // A UTF-8 character takes at most 3 bytes per UTF-16 unit.
+    if (this.used + s.length * 3 + 1 > this.buf.length) {
+      this.writeOut();
+      if (s.length * 3 + 1 > this.buf.length) this.buf = Buffer.allocUnsafe(s.length * 3 + 1);
+    }
+    this.used += this.buf.write(s, this.used);
+    this.buf[this.used++] = 0x0a;
   }
 
   async flushIfFull(): Promise<void> {
-    if (this.size >= FLUSH_AT) await this.flush();
+    if (this.used > BUFFER_SIZE / 2) await this.flush();
   }
 
   async line(s: string): Promise<void> {
@@ -35,10 +41,16 @@ export class LineWriter {
   }
 
   async flush(): Promise<void> {
-    if (this.buf.length === 0) return;
-    const text = `${this.buf.join('\n')}\n`;
-    this.buf = [];
-    this.size = 0;
-    if (!this.out.write(text)) await once(this.out, 'drain');
+    if (this.writeOut()) return;
+    await once(this.out, 'drain');
+  }
+
+  /** Hands the filled part to the stream (a fresh buffer takes its place); false if the stream asks us to wait. */
+  private writeOut(): boolean {
+    if (this.used === 0) return true;
+    const chunk = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(BUFFER_SIZE);
+    this.used = 0;
+    return this.out.write(chunk);
   }
 }
