@@ -12,6 +12,7 @@ import { clock, colourWanted, renderOwnLine, renderServerLine } from '../chat/re
 import { CHAT_DEFAULTS, ChatServer } from '../chat/server.js';
 import { TsleuthError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
+import { parseWholeInRange, usageError } from './flags.js';
 
 export const CHAT_USAGE = `usage: tcpsleuth chat serve [options]
        tcpsleuth chat join [host[:port]] [options]
@@ -50,17 +51,6 @@ only server it hears, or asks which one.
 exit status: 0 ok, 2 usage error, the port cannot be bound, no server was found, or the
              connection failed or ended with --no-reconnect`;
 
-function usage(message: string): TsleuthError {
-  return new TsleuthError('TSL_ERR_USAGE', message);
-}
-
-function whole(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw usage(`${flag} ${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
-  return n;
-}
-
 export async function runChat(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -75,7 +65,7 @@ export async function runChat(argv: string[]): Promise<number> {
       process.stdout.write(`${CHAT_USAGE}\n`);
       return sub === undefined ? EXIT.UNREADABLE : EXIT.OK;
     default:
-      throw usage(`unknown chat command ${JSON.stringify(sub)}: use "chat serve" or "chat join"`);
+      throw usageError(`unknown chat command ${JSON.stringify(sub)}: use "chat serve" or "chat join"`);
   }
 }
 
@@ -106,27 +96,27 @@ async function runServe(argv: string[]): Promise<number> {
     process.stdout.write(`${CHAT_USAGE}\n`);
     return EXIT.OK;
   }
-  if (positionals.length > 0) throw usage(`chat serve takes no arguments (got ${JSON.stringify(positionals[0])}); use --host and --port`);
+  if (positionals.length > 0) throw usageError(`chat serve takes no arguments (got ${JSON.stringify(positionals[0])}); use --host and --port`);
   const log = (line: string): void => {
     process.stderr.write(`${clock()} chat: ${line}\n`);
   };
-  const idle = whole(values['idle-timeout'], '--idle-timeout', 0);
-  const keepalive = whole(values.keepalive, '--keepalive', 0);
+  const idle = parseWholeInRange(values['idle-timeout'], '--idle-timeout', 0);
+  const keepalive = parseWholeInRange(values.keepalive, '--keepalive', 0);
   const server = new ChatServer({
     host: values.host,
-    port: whole(values.port, '--port', 0, 65535),
+    port: parseWholeInRange(values.port, '--port', 0, 65535),
     name: values.name,
-    maxClients: whole(values['max-clients'], '--max-clients', 1),
-    maxLineBytes: whole(values['max-line'], '--max-line', 1),
-    maxQueueBytes: whole(values['queue-bytes'], '--queue-bytes', 1),
-    floodLinesPerSecond: whole(values['flood-limit'], '--flood-limit', 0),
-    floodBurstLines: whole(values['flood-burst'], '--flood-burst', 1),
+    maxClients: parseWholeInRange(values['max-clients'], '--max-clients', 1),
+    maxLineBytes: parseWholeInRange(values['max-line'], '--max-line', 1),
+    maxQueueBytes: parseWholeInRange(values['queue-bytes'], '--queue-bytes', 1),
+    floodLinesPerSecond: parseWholeInRange(values['flood-limit'], '--flood-limit', 0),
+    floodBurstLines: parseWholeInRange(values['flood-burst'], '--flood-burst', 1),
     idleTimeoutMs: idle === undefined ? undefined : idle * 1000,
     keepAliveMs: keepalive === undefined ? undefined : keepalive * 1000,
     log,
     transcript: values.quiet ? undefined : (line) => process.stdout.write(`${clock()} ${line}\n`),
   });
-  const discoveryPort = whole(values['discovery-port'], '--discovery-port', 1, 65535);
+  const discoveryPort = parseWholeInRange(values['discovery-port'], '--discovery-port', 1, 65535);
   const address = await server.start();
   let announcer: Announcer | null = null;
   if (!values['no-announce']) {
@@ -195,16 +185,16 @@ export function parseTarget(target: string, defaultPort: number): { host: string
   const colons = target.split(':').length - 1;
   if (colons === 1) {
     const [host, port] = target.split(':') as [string, string];
-    if (host === '') throw usage(`${JSON.stringify(target)} has no host`);
+    if (host === '') throw usageError(`${JSON.stringify(target)} has no host`);
     return { host, port: portOf(port) };
   }
-  if (target === '') throw usage('empty host');
+  if (target === '') throw usageError('empty host');
   return { host: target, port: defaultPort };
 }
 
 function portOf(s: string): number {
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw usage(`${JSON.stringify(s)} is not a port number (1-65535)`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw usageError(`${JSON.stringify(s)} is not a port number (1-65535)`);
   return n;
 }
 
@@ -230,23 +220,23 @@ async function runJoin(argv: string[]): Promise<number> {
     process.stdout.write(`${CHAT_USAGE}\n`);
     return EXIT.OK;
   }
-  if (positionals.length > 1) throw usage('chat join takes at most one host[:port]');
+  if (positionals.length > 1) throw usageError('chat join takes at most one host[:port]');
   if (values.nick !== undefined) {
     const problem = nickProblem(values.nick);
-    if (problem !== null) throw usage(`--nick: ${problem}`);
+    if (problem !== null) throw usageError(`--nick: ${problem}`);
   }
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const status = (line: string): void => {
     process.stderr.write(`tcpsleuth chat: ${line}\n`);
   };
-  const defaultPort = whole(values.port, '--port', 1, 65535) ?? CHAT_DEFAULTS.port;
+  const defaultPort = parseWholeInRange(values.port, '--port', 1, 65535) ?? CHAT_DEFAULTS.port;
 
   let target: { host: string; port: number };
   if (positionals.length === 1) {
     target = parseTarget(positionals[0]!, defaultPort);
   } else {
-    const discoveryPort = whole(values['discovery-port'], '--discovery-port', 1, 65535) ?? DEFAULT_DISCOVERY_PORT;
-    const timeoutMs = whole(values['discover-time'], '--discover-time', 1, 60_000) ?? DEFAULT_DISCOVER_MS;
+    const discoveryPort = parseWholeInRange(values['discovery-port'], '--discovery-port', 1, 65535) ?? DEFAULT_DISCOVERY_PORT;
+    const timeoutMs = parseWholeInRange(values['discover-time'], '--discover-time', 1, 60_000) ?? DEFAULT_DISCOVER_MS;
     status(`listening ${timeoutMs / 1000} s for chat servers announcing on UDP port ${discoveryPort} ...`);
     let servers: DiscoveredServer[];
     try {
@@ -271,12 +261,12 @@ async function runJoin(argv: string[]): Promise<number> {
       const answer = await new Promise<string>((r) => ask.question(`join which one (1-${servers.length})? `, r));
       ask.close();
       const pick = Number(answer.trim());
-      if (!Number.isInteger(pick) || pick < 1 || pick > servers.length) throw usage(`no server number ${JSON.stringify(answer.trim())}`);
+      if (!Number.isInteger(pick) || pick < 1 || pick > servers.length) throw usageError(`no server number ${JSON.stringify(answer.trim())}`);
       target = { host: servers[pick - 1]!.address, port: servers[pick - 1]!.port };
     }
   }
 
-  const connectTimeout = whole(values['connect-timeout'], '--connect-timeout', 1, 600);
+  const connectTimeout = parseWholeInRange(values['connect-timeout'], '--connect-timeout', 1, 600);
   const client = new ChatClient({
     host: target.host,
     port: target.port,

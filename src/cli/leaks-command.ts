@@ -3,10 +3,10 @@
  * against RLIMIT_NOFILE; --watch samples again and shows growth.
  */
 import { parseArgs } from 'node:util';
-import { TsleuthError } from '../errors.js';
 import { findLeaks, type LeakReport } from '../kernel/leaks.js';
 import { formatLeakReport } from '../kernel/render.js';
 import { EXIT } from './exit-codes.js';
+import { parsePid, usageError } from './flags.js';
 
 export const LEAKS_USAGE = `usage: tcpsleuth leaks [options]
 
@@ -25,10 +25,6 @@ options:
   --fail-on-leak       exit 1 when a leak is found
 
 exit status: 0 ok, 1 --fail-on-leak and a leak was found, 2 usage error or no access`;
-
-function usage(message: string): TsleuthError {
-  return new TsleuthError('TSL_ERR_USAGE', message);
-}
 
 export async function runLeaks(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -49,16 +45,12 @@ export async function runLeaks(argv: string[]): Promise<number> {
     process.stdout.write(`${LEAKS_USAGE}\n`);
     return EXIT.OK;
   }
-  if (positionals.length > 0) throw usage(`leaks takes no arguments (got ${JSON.stringify(positionals[0])})`);
-  const pids = values.pid?.map((p) => {
-    const n = Number(p);
-    if (!Number.isInteger(n) || n <= 0) throw usage(`--pid ${JSON.stringify(p)} is not a process id`);
-    return n;
-  });
+  if (positionals.length > 0) throw usageError(`leaks takes no arguments (got ${JSON.stringify(positionals[0])})`);
+  const pids = values.pid?.map((p) => parsePid(p, '--pid'));
   const interval = values.interval === undefined ? 2 : Number(values.interval);
-  if (!Number.isFinite(interval) || interval <= 0) throw usage('--interval takes a positive number of seconds');
+  if (!Number.isFinite(interval) || interval <= 0) throw usageError('--interval takes a positive number of seconds');
   const samples = values.samples === undefined ? (values.watch ? Infinity : 1) : Number(values.samples);
-  if (!(samples === Infinity || (Number.isInteger(samples) && samples > 0))) throw usage('--samples takes a positive whole number');
+  if (!(samples === Infinity || (Number.isInteger(samples) && samples > 0))) throw usageError('--samples takes a positive whole number');
 
   let stopped = false;
   let wake: (() => void) | null = null;

@@ -2,11 +2,11 @@
  * `tcpsleuth sockets`: the live TCP socket table (netlink sock_diag) with owning processes.
  */
 import { parseArgs } from 'node:util';
-import { TsleuthError } from '../errors.js';
 import { formatSocketTable } from '../kernel/render.js';
 import { readSocketTable } from '../kernel/socket-table.js';
 import { parseTcpState, TCP_STATE_NAMES } from '../kernel/tcp-states.js';
 import { EXIT } from './exit-codes.js';
+import { parsePid, parsePort, usageError } from './flags.js';
 
 export const SOCKETS_USAGE = `usage: tcpsleuth sockets [options]
 
@@ -24,10 +24,6 @@ options:
 
 exit status: 0 ok, 2 usage error or the socket table cannot be read`;
 
-function usage(message: string): TsleuthError {
-  return new TsleuthError('TSL_ERR_USAGE', message);
-}
-
 export function parseStates(list: string): number[] {
   return list
     .split(',')
@@ -35,7 +31,7 @@ export function parseStates(list: string): number[] {
     .filter((s) => s !== '')
     .map((s) => {
       const n = parseTcpState(s);
-      if (n === null) throw usage(`--state: ${JSON.stringify(s)} is not a TCP state (${TCP_STATE_NAMES.slice(1).map((n) => n.replace(/^TCP_/, '').toLowerCase()).join(', ')})`);
+      if (n === null) throw usageError(`--state: ${JSON.stringify(s)} is not a TCP state (${TCP_STATE_NAMES.slice(1).map((n) => n.replace(/^TCP_/, '').toLowerCase()).join(', ')})`);
       return n;
     });
 }
@@ -57,17 +53,9 @@ export async function runSockets(argv: string[]): Promise<number> {
     process.stdout.write(`${SOCKETS_USAGE}\n`);
     return EXIT.OK;
   }
-  if (positionals.length > 0) throw usage(`sockets takes no arguments (got ${JSON.stringify(positionals[0])})`);
-  const ports = values.port?.map((p) => {
-    const n = Number(p);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`--port ${JSON.stringify(p)} is not a port number (0-65535)`);
-    return n;
-  });
-  const pids = values.pid?.map((p) => {
-    const n = Number(p);
-    if (!Number.isInteger(n) || n <= 0) throw usage(`--pid ${JSON.stringify(p)} is not a process id`);
-    return n;
-  });
+  if (positionals.length > 0) throw usageError(`sockets takes no arguments (got ${JSON.stringify(positionals[0])})`);
+  const ports = values.port?.map((p) => parsePort(p, '--port'));
+  const pids = values.pid?.map((p) => parsePid(p, '--pid'));
   const table = await readSocketTable({
     ...(values.state === undefined ? {} : { states: parseStates(values.state) }),
     ...(ports === undefined ? {} : { ports }),

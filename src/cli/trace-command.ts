@@ -2,13 +2,13 @@
  * `tcpsleuth trace`: flags → Tracer → lines (or JSON Lines, or a per-reason count).
  */
 import { parseArgs } from 'node:util';
-import { TsleuthError } from '../errors.js';
 import { ReasonCounter } from '../kernel/reason-count.js';
 import { EVENT_LABEL, formatCountTable, formatEventLine } from '../kernel/render.js';
 import { resolveNetns } from '../kernel/trace-filter.js';
 import type { KernelEvent } from '../kernel/trace-events.js';
 import { DEFAULT_GROUPS, EVENT_GROUPS, type EventGroup, Tracer } from '../kernel/tracer.js';
 import { EXIT } from './exit-codes.js';
+import { parsePid, parsePort, parsePositive, usageError } from './flags.js';
 
 export const TRACE_USAGE = `usage: tcpsleuth trace [options]
 
@@ -42,31 +42,15 @@ options:
 Lost events ("the kernel overwrote N events before they were read") are always reported.
 exit status: 0 ok, 2 usage error or tracing not possible (not root, no tracefs: the message says why)`;
 
-function usage(message: string): TsleuthError {
-  return new TsleuthError('TSL_ERR_USAGE', message);
-}
-
-function positiveNumber(s: string, flag: string, integer: boolean): number {
-  const n = Number(s);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw usage(`${flag} ${JSON.stringify(s)} is not a positive ${integer ? 'whole ' : ''}number`);
-  return n;
-}
-
-function parsePort(s: string): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`--port ${JSON.stringify(s)} is not a port number (0-65535)`);
-  return n;
-}
-
 export function parseEventGroups(list: string): EventGroup[] {
   const all = Object.keys(EVENT_GROUPS) as EventGroup[];
   const out = new Set<EventGroup>();
   for (const item of list.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')) {
     if (item === 'all') all.forEach((g) => out.add(g));
     else if ((all as string[]).includes(item)) out.add(item as EventGroup);
-    else throw usage(`--events: ${JSON.stringify(item)} is not an event group (${all.join(', ')}, or all)`);
+    else throw usageError(`--events: ${JSON.stringify(item)} is not an event group (${all.join(', ')}, or all)`);
   }
-  if (out.size === 0) throw usage('--events needs at least one event group');
+  if (out.size === 0) throw usageError('--events needs at least one event group');
   return [...out];
 }
 
@@ -96,12 +80,12 @@ export async function runTrace(argv: string[]): Promise<number> {
     process.stdout.write(`${TRACE_USAGE}\n`);
     return EXIT.OK;
   }
-  if (positionals.length > 0) throw usage(`trace takes no arguments (got ${JSON.stringify(positionals[0])}); see tcpsleuth trace --help`);
+  if (positionals.length > 0) throw usageError(`trace takes no arguments (got ${JSON.stringify(positionals[0])}); see tcpsleuth trace --help`);
   const groups = values.events === undefined ? [...DEFAULT_GROUPS] : parseEventGroups(values.events);
-  const durationS = values.duration === undefined ? null : positiveNumber(values.duration, '--duration', false);
-  const maxEvents = values['max-events'] === undefined ? null : positiveNumber(values['max-events'], '--max-events', true);
-  const bufferKb = values['buffer-kb'] === undefined ? undefined : positiveNumber(values['buffer-kb'], '--buffer-kb', true);
-  const pids = values.pid?.map((p) => positiveNumber(p, '--pid', true));
+  const durationS = values.duration === undefined ? null : parsePositive(values.duration, '--duration', false);
+  const maxEvents = values['max-events'] === undefined ? null : parsePositive(values['max-events'], '--max-events', true);
+  const bufferKb = values['buffer-kb'] === undefined ? undefined : parsePositive(values['buffer-kb'], '--buffer-kb', true);
+  const pids = values.pid?.map((p) => parsePid(p, '--pid'));
   const netnsInode = values.netns === undefined ? undefined : await resolveNetns(values.netns);
 
   const json = values.json;
@@ -131,7 +115,7 @@ export async function runTrace(argv: string[]): Promise<number> {
   const tracer: Tracer = new Tracer({
     groups,
     filter: {
-      ports: values.port?.map(parsePort),
+      ports: values.port?.map((p) => parsePort(p, '--port')),
       hosts: values.host,
       pids,
       comms: values.comm,
