@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { connectVeth, NetNamespace } from '../src/lab/netns.js';
-import { attachServer, CHAT_LAUNCHER, LineLog, within, type ServerProcess } from './helpers/chat-util.js';
+import { attachServer, CHAT_CLI, LineLog, within, type ServerProcess } from './helpers/chat-util.js';
 
 describe('chat discovery across two namespaces', () => {
   let a: NetNamespace;
@@ -34,7 +34,7 @@ describe('chat discovery across two namespaces', () => {
   });
 
   async function serveIn(ns: NetNamespace, args: string[]): Promise<ServerProcess> {
-    const s = await attachServer(ns.spawn(process.execPath, [CHAT_LAUNCHER, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const s = await attachServer(ns.spawn(process.execPath, [...CHAT_CLI, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] }));
     servers.push(s);
     return s;
   }
@@ -49,7 +49,7 @@ describe('chat discovery across two namespaces', () => {
   it('finds the only server on the LAN (defaults: TCP and UDP port 5555) and chats through it', async () => {
     const s = await serveIn(a, ['--name', 'lab-a']);
     await s.log.wait((l) => l.includes('announcing on UDP port 5555'), 5000, 'announcing');
-    const j = run(b, process.execPath, [CHAT_LAUNCHER, 'join', '--nick', 'bee']);
+    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--nick', 'bee']);
     await j.err.wait((l) => l === 'tcpsleuth chat: found lab-a at 10.201.0.1:5555 (0 here)', 5000, 'discovered');
     await j.err.wait((l) => l === 'tcpsleuth chat: connected to 10.201.0.1:5555', 5000, 'connected');
     await j.out.wait((l) => l.endsWith('*** you are now known as bee'), 5000, 'named');
@@ -64,7 +64,7 @@ describe('chat discovery across two namespaces', () => {
   it('hears nothing from a server started with --no-announce', async () => {
     const s = await serveIn(a, ['--name', 'quiet', '--no-announce', '--port', '5556']);
     assert.ok(!s.log.lines.some((l) => l.includes('announcing')));
-    const j = run(b, process.execPath, [CHAT_LAUNCHER, 'join', '--discover-time', '2500']);
+    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--discover-time', '2500']);
     await j.err.wait((l) => l.includes('no chat server announced itself within 2.5 s'), 6000, 'nothing found');
     assert.equal(await within(j.exited, 5000, 'exit'), 2);
   });
@@ -72,7 +72,7 @@ describe('chat discovery across two namespaces', () => {
   it('lists several servers and asks for one when it cannot ask (no terminal)', async () => {
     await serveIn(a, ['--name', 'one', '--port', '6001', '--discovery-port', '6000']);
     await serveIn(a, ['--name', 'two', '--port', '6002', '--discovery-port', '6000']);
-    const j = run(b, process.execPath, [CHAT_LAUNCHER, 'join', '--discovery-port', '6000']);
+    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--discovery-port', '6000']);
     assert.equal(await within(j.exited, 8000, 'exit'), 2);
     assert.ok(j.err.lines.includes('tcpsleuth chat: found 2 chat servers; pick one with tcpsleuth chat join HOST:PORT:'), j.err.lines.join('\n'));
     assert.ok(j.err.lines.includes('tcpsleuth chat:   one at 10.201.0.1:6001 (0 here)'), j.err.lines.join('\n'));

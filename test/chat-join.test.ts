@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
 import { connectVeth, NetNamespace } from '../src/lab/netns.js';
-import { CHAT_LAUNCHER, LineLog, RawClient, startServer, within, type ServerProcess } from './helpers/chat-util.js';
+import { CHAT_CLI, LineLog, RawClient, startServer, within, type ServerProcess } from './helpers/chat-util.js';
 
 interface JoinProcess {
   child: ChildProcess;
@@ -35,7 +35,7 @@ after(async () => {
 });
 
 function join(args: string[], spawnIn?: NetNamespace): JoinProcess {
-  const argv = [CHAT_LAUNCHER, 'join', ...args];
+  const argv = [...CHAT_CLI, 'join', ...args];
   const child = spawnIn !== undefined ? spawnIn.spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   procs.push(child);
   child.stdin!.on('error', () => undefined);

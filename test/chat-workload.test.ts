@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ChatWorkload } from '../src/chat/workload.js';
 import { NetNamespace } from '../src/lab/netns.js';
-import { CHAT_LAUNCHER } from './helpers/chat-util.js';
+import { CHAT_CLI } from './helpers/chat-util.js';
 
-const chatCommand = [process.execPath, CHAT_LAUNCHER];
+const chatCommand = [process.execPath, ...CHAT_CLI];
 
 describe('ChatWorkload', () => {
   let w: ChatWorkload | null = null;

@@ -1,14 +1,14 @@
 /**
- * What the chat tests share: a chat server as a real child process (through chat-launcher.ts),
+ * What the chat tests share: a chat server as a real child process (the real CLI),
  * raw TCP clients that collect lines and say how their connection ended, and bounded waits.
  */
+import { cliPath } from './paths.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { LineFramer } from '../../src/chat/protocol.js';
 
-/** dist/test/helpers/chat-launcher.js: runs runChat(argv) as its own process. */
-export const CHAT_LAUNCHER = fileURLToPath(new URL('./chat-launcher.js', import.meta.url));
+/** The real CLI and its chat command: `node ...CHAT_CLI serve --port 0`. */
+export const CHAT_CLI = [cliPath, 'chat'];
 
 /** Resolves like `promise`, or rejects with `what` after `ms`. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -97,7 +97,7 @@ export interface ServerProcess {
 
 /** Starts `chat serve --host 127.0.0.1 --port 0 --no-announce ...extra` and waits until it listens. */
 export async function startServer(extra: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CHAT_LAUNCHER, 'serve', '--host', '127.0.0.1', '--port', '0', '--no-announce', ...extra], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CHAT_CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--no-announce', ...extra], { stdio: ['pipe', 'pipe', 'pipe'] });
   return attachServer(child);
 }
 

@@ -2,6 +2,7 @@
  * Shared set-up for the kernel tests: a private network namespace (src/lab/netns.ts), the traffic
  * programs of kernel-peer.ts started inside it, and the kernel commands run as real processes.
  */
+import { cliPath } from './paths.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,8 @@ import { LineWatcher } from './line-watcher.js';
 import { withTimeout } from './timeout.js';
 
 export const PEER = fileURLToPath(new URL('./kernel-peer.js', import.meta.url));
-export const KERNEL_CLI_PATH = fileURLToPath(new URL('./kernel-cli.js', import.meta.url));
+/** The real tcpsleuth CLI: its first argument is the command (trace, sockets, leaks). */
+export const KERNEL_CLI_PATH = cliPath;
 
 export interface Peer {
   child: ChildProcess;
