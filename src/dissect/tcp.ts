@@ -32,7 +32,7 @@ export function dissectTcp(view: PacketView, b: Buffer, off: number, capEnd: num
   return Verdict.Tcp;
 }
 
-/** TCP options, decoded on demand (SYNs, the packet-by-packet view), never on the hot path. */
+/** TCP options, decoded on demand (SYNs, the packet-by-packet view), never for every segment. */
 export interface TcpOptions {
   mss?: number;
   windowScale?: number;
@@ -71,7 +71,8 @@ export function parseTcpOptions(b: Buffer, tcpOffset: number, headerLen: number)
     }
     const len = b[p + 1]!;
     if (kind === TCPOPT_MSS && len === 4) out.mss = readU16be(b, p + 2);
-    else if (kind === TCPOPT_WINDOW && len === 3) out.windowScale = b[p + 2]!;
+    // Zeek (build_syn_packet_val) reads the shift from any window-scale option of 3 bytes or more.
+    else if (kind === TCPOPT_WINDOW && len >= 3) out.windowScale = b[p + 2]!;
     else if (kind === TCPOPT_SACK_PERM && len === 2) out.sackPermitted = true;
     else if (kind === TCPOPT_SACK && (len - 2) % 8 === 0) {
       out.sack = [];
@@ -85,24 +86,9 @@ export function parseTcpOptions(b: Buffer, tcpOffset: number, headerLen: number)
   return out;
 }
 
-/** The window-scale option of a SYN, or -1 if absent (Zeek's build_syn_packet_val rules). */
+/** The window-scale option of a SYN, or -1 if absent. */
 export function synWindowScale(b: Buffer, tcpOffset: number, headerLen: number): number {
-  let p = tcpOffset + 20;
-  const end = tcpOffset + headerLen;
-  while (p < end) {
-    const kind = b[p]!;
-    if (kind === TCPOPT_EOL) break;
-    if (kind === TCPOPT_NOP) {
-      p++;
-      continue;
-    }
-    if (p + 1 >= end) break;
-    const len = b[p + 1]!;
-    if (len === 0 || p + len > end) break;
-    if (kind === TCPOPT_WINDOW && len >= 3) return b[p + 2]!;
-    p += len;
-  }
-  return -1;
+  return parseTcpOptions(b, tcpOffset, headerLen).windowScale ?? -1;
 }
 
 /** Flag letters as tcpdump prints them (S, F, R, P, U, E, W, and '.' for ACK). */
