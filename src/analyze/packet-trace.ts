@@ -2,7 +2,7 @@
  * The packet-by-packet view of one connection (--connection ID): every segment with direction,
  * flags and sequence numbers relative to each side's initial sequence number.
  */
-import type { PacketView } from '../dissect/packet.js';
+import { TH_ACK, TH_SYN, type PacketView } from '../dissect/packet.js';
 import { flagString, parseTcpOptions } from '../dissect/tcp.js';
 import type { Connection } from '../tcp/connection.js';
 import { TWO_POW_32 } from '../tcp/seq.js';
@@ -16,7 +16,9 @@ export interface PacketRow {
   relSeq: number;
   relAck: number | null;
   len: number;
+  /** The window field as sent; the receiver uses window << windowShift. */
   window: number;
+  windowShift: number;
   ttl: number;
   ipId: number;
   options: string;
@@ -44,7 +46,7 @@ function describeOptions(v: PacketView): string {
 /** Collects the packets of one connection id; raw sequence numbers are made relative at the end. */
 export class PacketTrace {
   readonly rows: PacketRow[] = [];
-  private readonly raw: Array<{ seq: number; ack: number; hasAck: boolean; srcPort: number; s3: number }> = [];
+  private readonly raw: Array<{ seq: number; ack: number; hasAck: boolean; syn: boolean; srcPort: number; s3: number }> = [];
   readonly connectionId: number;
 
   constructor(connectionId: number) {
@@ -52,7 +54,7 @@ export class PacketTrace {
   }
 
   add(v: PacketView, c: Connection, icmp: boolean): void {
-    this.raw.push({ seq: v.seq, ack: v.ack, hasAck: (v.flags & 0x10) !== 0, srcPort: v.srcPort, s3: v.src3 });
+    this.raw.push({ seq: v.seq, ack: v.ack, hasAck: (v.flags & TH_ACK) !== 0, syn: (v.flags & TH_SYN) !== 0, srcPort: v.srcPort, s3: v.src3 });
     this.rows.push({
       frame: v.frame,
       ts: v.ts,
@@ -62,6 +64,7 @@ export class PacketTrace {
       relAck: null,
       len: icmp ? 0 : v.payloadLen,
       window: icmp ? 0 : v.window,
+      windowShift: 0,
       ttl: v.ttl,
       ipId: v.ipId,
       options: icmp ? '' : describeOptions(v),
@@ -69,7 +72,10 @@ export class PacketTrace {
     });
   }
 
-  /** Makes sequence numbers relative to each side's ISN and fixes directions to the final roles. */
+  /**
+   * Makes sequence numbers relative to each side's ISN, fixes directions to the final roles, and
+   * scales the windows of non-SYN segments by the shift the sender negotiated (RFC 7323).
+   */
   finish(c: Connection): PacketRow[] {
     const origIsn = c.orig.startSeq;
     const respIsn = c.resp.startSeq;
@@ -78,6 +84,7 @@ export class PacketTrace {
       row.fromOrig = r.srcPort === c.origPort && r.s3 === c.origA3;
       row.relSeq = rel(r.seq, row.fromOrig ? origIsn : respIsn);
       row.relAck = r.hasAck ? rel(r.ack, row.fromOrig ? respIsn : origIsn) : null;
+      row.windowShift = r.syn ? 0 : (row.fromOrig ? c.orig : c.resp).windowScale;
     });
     return this.rows;
   }

@@ -133,6 +133,10 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     progress?.clear();
   }
   if (summary === null) throw fatal ?? new Error('analysis ended without a summary');
+  // Unreadable input (nothing read, or nothing that could be analysed): the one-sentence error
+  // says everything, no empty report. Damage part-way still reports what came before it.
+  const damagedPartWay = fatal !== null && summary.frames > 0 && (fatal.code === 'TSL_ERR_TRUNCATED' || fatal.code === 'TSL_ERR_CORRUPT');
+  if (fatal !== null && !damagedPartWay) throw fatal;
   if (values.json) {
     await out.line(JSON.stringify(summary));
   } else if (connectionId !== undefined) {
@@ -146,8 +150,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   await out.flush();
   if (fatal !== null) {
     process.stderr.write(`tcpsleuth: ${fatal.describe()}\n`);
-    // Nothing at all could be read: the input is unreadable. Otherwise the results are partial.
-    return summary.frames === 0 && fatal.code !== 'TSL_ERR_TRUNCATED' && fatal.code !== 'TSL_ERR_CORRUPT' ? EXIT.UNREADABLE : fatal.code === 'TSL_ERR_LINKTYPE' || fatal.code === 'TSL_ERR_NOT_A_CAPTURE' || fatal.code === 'TSL_ERR_IO' ? EXIT.UNREADABLE : EXIT.DAMAGED;
+    return EXIT.DAMAGED;
   }
   return failed ? EXIT.FINDINGS : EXIT.OK;
 }

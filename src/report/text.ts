@@ -90,7 +90,8 @@ export function renderPacketTrace(rows: PacketRow[], r: ConnectionRecord): strin
     }
     const ack = row.relAck === null ? '' : ` ack ${row.relAck}`;
     const opts = row.options ? ` <${row.options}>` : '';
-    lines.push(`${pad(String(row.frame), 9)}${pad(rel, 14)}${pad(dir, 13)}${pad(`[${row.flags}]`, 8)}seq ${row.relSeq}${ack} len ${row.len} win ${row.window} ttl ${row.ttl}${opts}`);
+    const win = row.windowShift > 0 ? `${row.window * 2 ** row.windowShift} (${row.window}×${2 ** row.windowShift})` : String(row.window);
+    lines.push(`${pad(String(row.frame), 9)}${pad(rel, 14)}${pad(dir, 13)}${pad(`[${row.flags}]`, 8)}seq ${row.relSeq}${ack} len ${row.len} win ${win} ttl ${row.ttl}${opts}`);
   }
   return lines.join('\n');
 }

@@ -1,0 +1,97 @@
+/**
+ * `tcpsleuth analyze` as a user runs it: the table's order, filters, the packet-by-packet view,
+ * standard input, and a progress line that only a terminal ever sees.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ProgressLine } from '../src/report/progress.js';
+import { ethernet, handshakeDataClose, pcapFile, tcpIpPacket, type FrameSpec, type TcpSegmentSpec } from './helpers/capture-builder.js';
+import { jsonLines, runCli } from './helpers/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsl-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const t0 = 1700000000;
+const ok = handshakeDataClose(t0, '10.0.0.1', '10.0.0.2');
+const refused: TcpSegmentSpec[] = [
+  { src: '10.0.0.3', dst: '10.0.0.4', sport: 41000, dport: 9, seq: 77, flags: 'S' },
+  { src: '10.0.0.4', dst: '10.0.0.3', sport: 9, dport: 41000, seq: 0, ack: 78, flags: 'RA' },
+];
+const frames: FrameSpec[] = [...ok, ...refused].map((s, i) => ({ ts: t0 + i * 0.01, data: ethernet(tcpIpPacket(s)) }));
+const capture = join(dir, 'two.pcap');
+writeFileSync(capture, pcapFile(frames));
+
+describe('analyze output', () => {
+  it('lists failures before healthy connections, then a summary with the meaning of each state', async () => {
+    const r = await runCli(['analyze', capture]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.split('\n').filter((l) => /^\d+\s+\d{4}-/.test(l));
+    assert.equal(rows.length, 2);
+    assert.match(rows[0]!, /^2\s.*10\.0\.0\.3:41000\s+10\.0\.0\.4:9\s+REJ\s+Sr\s/);
+    assert.match(rows[1]!, /^1\s.*10\.0\.0\.1:40000\s+10\.0\.0\.2:80\s+SF\s+ShADadfF\s/);
+    assert.match(r.stdout, /REJ\s+1\s+connection attempt rejected/);
+    assert.match(r.stdout, /12 TCP segments in 2 connections/);
+    assert.equal(r.stderr, '');
+  });
+
+  it('filters by host and by port, in text and JSON', async () => {
+    const byHost = jsonLines((await runCli(['analyze', '--json', '--host', '10.0.0.4', capture])).stdout);
+    assert.deepEqual(byHost.filter((x) => x['type'] === 'connection').map((x) => x['id']), [2]);
+    const byPort = jsonLines((await runCli(['analyze', '--json', '--port', '80', capture])).stdout);
+    assert.deepEqual(byPort.filter((x) => x['type'] === 'connection').map((x) => x['id']), [1]);
+    // The summary still counts the whole capture.
+    assert.equal(byPort.at(-1)!['connections'], 2);
+    const none = await runCli(['analyze', '--host', '192.0.2.99', capture]);
+    assert.doesNotMatch(none.stdout, /^\d+\s+\d{4}-/m);
+  });
+
+  it('shows one connection packet by packet with sequence numbers relative to each ISN', async () => {
+    const r = await runCli(['analyze', '--connection', '1', capture]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^connection 1: 10\.0\.0\.1:40000 → 10\.0\.0\.2:80  SF ShADadfF/);
+    assert.equal(lines.length, 11);
+    assert.match(lines[1]!, /^1\s+\+0\.000000\s+orig → resp\s+\[S\]\s+seq 0 len 0 win 65535 ttl 64 <mss 1460,wscale 7,sackOK>$/);
+    assert.match(lines[2]!, /^2\s+\+0\.010000\s+orig ← resp\s+\[S\.\]\s+seq 0 ack 1 len 0/);
+    // After the handshake the window is shown as the receiver uses it: scaled by the negotiated shift.
+    assert.match(lines[4]!, /^4\s.*orig → resp\s+\[P\.\]\s+seq 1 ack 1 len 18 win 8388480 \(65535×128\)/);
+    assert.match(lines[10]!, /^10\s.*orig ← resp\s+\[\.\]\s+seq 26 ack 20 len 0/);
+    const missing = await runCli(['analyze', '--connection', '9', capture]);
+    assert.match(missing.stdout, /no connection with id 9 in this capture \(ids run from 1 to 2\)/);
+  });
+
+  it('reads standard input', async () => {
+    const r = await runCli(['analyze', '--json', '-'], { stdin: pcapFile(frames) });
+    assert.equal(r.code, 0, r.stderr);
+    const recs = jsonLines(r.stdout);
+    assert.equal(recs.at(-1)!['file'], '<stdin>');
+    assert.equal(recs.filter((x) => x['type'] === 'connection').length, 2);
+  });
+
+  it('--limit cuts the table and says how many more there are', async () => {
+    const r = await runCli(['analyze', '--limit', '1', capture]);
+    assert.match(r.stdout, /… 1 more connections \(--limit 0 shows all/);
+  });
+});
+
+describe('progress line', () => {
+  it('draws on a terminal only, on one line, and clears itself', () => {
+    let written = '';
+    const fakeTty = { isTTY: true, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+    assert.equal(ProgressLine.enabled(fakeTty), true);
+    assert.equal(ProgressLine.enabled({ isTTY: false } as unknown as NodeJS.WriteStream), false);
+    const p = new ProgressLine(fakeTty);
+    p.update({ sourceBytes: 50 << 20, sourceSize: 100 << 20, frames: 123456 });
+    assert.match(written, /^\r\x1b\[2Kreading 50\.0MiB of 100\.0MiB \(50%\), ETA \d+s, 123456 packets, [\d.]+ M packets\/s$/);
+    p.clear();
+    assert.ok(written.endsWith('\r\x1b[2K'));
+  });
+
+  it('never reaches stdout or a non-terminal stderr', async () => {
+    const r = await runCli(['analyze', '--json', capture]);
+    assert.doesNotMatch(r.stdout + r.stderr, /reading|\x1b/);
+  });
+});
