@@ -56,6 +56,7 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
   const malformed = new Map<string, number>();
   const connStates = new Map<string, number>();
   let tcpSegments = 0;
+  let badChecksums = 0;
   let nonTcp = 0;
   let firstTs: number | null = null;
   let lastTs: number | null = null;
@@ -78,6 +79,7 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     const verdict = dissector.dissect(f);
     if (verdict === Verdict.Tcp) {
       tcpSegments++;
+      if (view.badChecksum) badChecksums++;
       const c = tracker.segment(view);
       if (trace !== null && c.id === trace.connectionId) trace.add(view, c, false);
     } else if (verdict === Verdict.IcmpAboutTcp) {
@@ -124,6 +126,7 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     bytes: info?.bytes ?? 0,
     link_types: linkTypes,
     tcp_segments: tcpSegments,
+    bad_checksum_segments: badChecksums,
     connections: tracker.stats.connections,
     conn_states: Object.fromEntries(connStates),
     icmp_errors: { attributed: tracker.stats.icmpErrorsAttributed, unmatched: tracker.stats.icmpErrorsUnmatched },

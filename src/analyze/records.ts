@@ -75,6 +75,8 @@ export interface SummaryRecord {
   bytes: number;
   link_types: Record<string, { name: string; frames: number }>;
   tcp_segments: number;
+  /** With --verify-checksums: segments dropped for a bad TCP checksum (history letter C/c). */
+  bad_checksum_segments: number;
   connections: number;
   conn_states: Partial<Record<ConnState, number>>;
   icmp_errors: { attributed: number; unmatched: number };

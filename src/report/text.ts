@@ -70,6 +70,7 @@ export function renderSummary(s: SummaryRecord): string {
   }
   const malformed = Object.entries(s.malformed);
   if (malformed.length > 0) lines.push(`malformed frames (skipped): ${malformed.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (s.bad_checksum_segments > 0) lines.push(`${s.bad_checksum_segments} TCP segments dropped for a bad checksum (--verify-checksums)`);
   if (s.snaplen_truncated_frames > 0) lines.push(`${s.snaplen_truncated_frames} frames cut by the snaplen (headers analysed, payload partly missing)`);
   const faults = Object.entries(s.capture_faults);
   if (faults.length > 0) lines.push(`capture file faults (skipped): ${faults.map(([k, v]) => `${k} ${v}`).join(', ')}`);
