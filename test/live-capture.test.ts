@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { type CaptureStats, LiveCapture } from './helpers/capture.js';
 import { writeGzipCopy, writePcapngCopy } from './helpers/capture-copies.js';
 import { type AnalyzeReport, type ConnectionRecord, analyzeFile, analyzeStdin } from './helpers/cli.js';
-import { NetNamespace, listNamespaces } from './helpers/netns.js';
+import { NetNamespace, listNamespaces } from '../src/lab/netns.js';
 import { REPLY_TEXT, REQUEST_TEXT, type Scenario } from './helpers/scenarios.js';
 import { TrafficScenario } from './helpers/traffic.js';
 import { type TsharkView, type WirePacket, flagSequence, packetsOfPort, readWithTshark } from './helpers/tshark.js';
@@ -188,7 +188,7 @@ describe('live capture of real TCP connections in a private network namespace', 
       pcapng: join(workDir, 'lo.pcapng'),
       gzip: join(workDir, 'lo.pcap.gz'),
     };
-    ns = await NetNamespace.create();
+    ns = await NetNamespace.create('tsl-t');
     const namespace = ns;
     [loCapture, anyCapture] = await Promise.all([
       LiveCapture.start(namespace, 'lo', paths.lo),
@@ -213,7 +213,7 @@ describe('live capture of real TCP connections in a private network namespace', 
     try {
       if (ns !== undefined) {
         await ns.destroy();
-        const left = (await listNamespaces()).filter((name) => name === ns?.name);
+        const left = (await listNamespaces('tsl-t')).filter((name) => name === ns?.name);
         assert.deepEqual(left, [], 'the test namespace is still there after destroy()');
       }
     } finally {

@@ -12,7 +12,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { LineWatcher } from './line-watcher.js';
-import type { NetNamespace } from './netns.js';
+import type { NetNamespace } from '../../src/lab/netns.js';
 import { withTimeout } from './timeout.js';
 
 /** `lo` gives Ethernet framing (DLT_EN10MB); `any` gives Linux cooked capture framing. */
@@ -43,8 +43,7 @@ export class LiveCapture {
 
   /** Starts tcpdump on `iface` inside `ns`; resolves once it is listening. */
   static async start(ns: NetNamespace, iface: CaptureInterface, file: string): Promise<LiveCapture> {
-    const child = ns.spawn([
-      'tcpdump',
+    const child = ns.spawn('tcpdump', [
       '-U',
       '-n',
       '-l',
@@ -60,7 +59,7 @@ export class LiveCapture {
       iface,
       '-w',
       file,
-    ]);
+    ], { stdio: ['pipe', 'pipe', 'pipe'] });
     if (child.stdout === null || child.stderr === null) throw new Error('tcpdump was spawned without stdout/stderr pipes');
     const stdout = new LineWatcher(child.stdout, `tcpdump -i ${iface} (stdout)`);
     const stderr = new LineWatcher(child.stderr, `tcpdump -i ${iface} (stderr)`);

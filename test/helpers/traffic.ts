@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { LineWatcher } from './line-watcher.js';
-import type { NetNamespace } from './netns.js';
+import type { NetNamespace } from '../../src/lab/netns.js';
 import type { Endpoint, Scenario, ScenarioDone } from './scenarios.js';
 import { withTimeout } from './timeout.js';
 
@@ -30,7 +30,7 @@ export class TrafficScenario {
 
   /** Runs `scenario` with its server on `serverPort`; resolves once its packets are all on the wire. */
   static async run(ns: NetNamespace, scenario: Scenario, serverPort: number): Promise<TrafficScenario> {
-    const child = ns.spawn([process.execPath, GENERATOR, scenario, String(serverPort)]);
+    const child = ns.spawn(process.execPath, [GENERATOR, scenario, String(serverPort)], { stdio: ['pipe', 'pipe', 'pipe'] });
     if (child.stdout === null || child.stderr === null) throw new Error('generator spawned without pipes');
     const stdout = new LineWatcher(child.stdout, `traffic-generator ${scenario}`);
     const stderr = new LineWatcher(child.stderr, `traffic-generator ${scenario} (stderr)`);
