@@ -7,6 +7,7 @@ import { TsleuthError } from '../errors.js';
 import { ANALYZE_USAGE, runAnalyze } from './analyze-command.js';
 import { CHAT_USAGE, runChat } from './chat-command.js';
 import { EXIT } from './exit-codes.js';
+import { LAB_USAGE, runLab } from './lab-command.js';
 import { LEAKS_USAGE, runLeaks } from './leaks-command.js';
 import { runSockets, SOCKETS_USAGE } from './sockets-command.js';
 import { runTrace, TRACE_USAGE } from './trace-command.js';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   sockets: { summary: 'the live TCP socket table over netlink, with owning processes', usage: SOCKETS_USAGE, run: runSockets },
   leaks: { summary: 'processes leaking sockets: CLOSE_WAIT piles, orphaned socket fds, fd limits', usage: LEAKS_USAGE, run: runLeaks },
   chat: { summary: 'the LAN chat tool: chat serve, chat join', usage: CHAT_USAGE, run: runChat },
+  lab: { summary: 'reproduce classic TCP failures in throw-away namespaces: wire, kernel and errno side by side', usage: LAB_USAGE, run: runLab },
 };
 
 function usage(): string {

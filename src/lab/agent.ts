@@ -123,6 +123,8 @@ function run(c: AgentCommand): void {
       const s = newSocket(name, familyOf(addr));
       if (s === null) return;
       native.setsockoptInt(s.fd, L.SOL_SOCKET, L.SO_REUSEADDR, 1);
+      // Options set on the listener are inherited by every accepted socket (SO_RCVBUF, …).
+      for (const [opt, v] of Object.entries((c['opts'] as Record<string, unknown> | undefined) ?? {})) setOpt(name, opt, v);
       if (sys('bind', name, () => native.bind(s.fd, s.family, addr, Number(c['port']))) < 0) return;
       s.local = nameOf(native.getsockname(s.fd));
       sys('listen', name, () => native.listen(s.fd, Number(c['backlog'] ?? 128)), `backlog ${Number(c['backlog'] ?? 128)}`);

@@ -19,6 +19,7 @@ export class KernelView {
   readonly events: KernelEvent[] = [];
   readonly notes: string[] = [];
   lost = 0;
+  private monoToEpoch: number | null = null;
   private readonly tracer: Tracer;
   private readonly addrs: Set<string>;
   private readonly matcher: EventMatcher;
@@ -46,6 +47,9 @@ export class KernelView {
 
   private onEvent(e: KernelEvent): void {
     if (!this.mine(e)) return;
+    // Re-stamp with a sub-millisecond offset between CLOCK_MONOTONIC (the "mono" trace clock) and
+    // the wall clock, so kernel events line up with tcpdump's and the programs' timestamps.
+    if (this.monoToEpoch !== null) e.ts = e.traceTs + this.monoToEpoch;
     this.events.push(e);
     this.waiters = this.waiters.filter((w) => {
       if (!w.match(e)) return true;
@@ -56,6 +60,11 @@ export class KernelView {
 
   async start(): Promise<void> {
     await this.tracer.start();
+    if (this.tracer.notes.some((n) => n.includes('"mono" trace clock'))) return;
+    // Both read back to back; performance.now() and hrtime are the same monotonic clock in Node.
+    const mono = Number(process.hrtime.bigint()) / 1e9;
+    const wall = (performance.timeOrigin + performance.now()) / 1000;
+    this.monoToEpoch = wall - mono;
   }
 
   /** Resolves with the first matching event, past or future; rejects after `ms`. */
@@ -82,6 +91,30 @@ export class KernelView {
   async stop(): Promise<void> {
     await this.tracer.stop();
     this.events.sort((a, b) => a.traceTs - b.traceTs);
+  }
+
+  /**
+   * Drops untupled events that fired in an interrupt borrowed from one of the namespace's tasks
+   * but are not near anything of the scenario: a softirq runs whatever packets are pending on that
+   * CPU, other namespaces' included. A drop of one of the scenario's packets happens within
+   * microseconds of that packet passing the capture point or of a tupled event of the same
+   * segment; `windowS` allows for clock alignment.
+   */
+  keepNear(wireTimes: number[], windowS = 0.002): void {
+    const anchors = [...wireTimes, ...this.events.filter((e) => e.saddr !== null).map((e) => e.ts)].sort((a, b) => a - b);
+    const near = (t: number): boolean => {
+      let lo = 0;
+      let hi = anchors.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (anchors[mid]! < t) lo = mid + 1;
+        else hi = mid;
+      }
+      return (lo < anchors.length && anchors[lo]! - t <= windowS) || (lo > 0 && t - anchors[lo - 1]! <= windowS);
+    };
+    const kept = this.events.filter((e) => e.saddr !== null || e.context === 'task' || near(e.ts));
+    this.events.length = 0;
+    this.events.push(...kept);
   }
 
   get instancePath(): string | null {

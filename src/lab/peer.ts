@@ -41,9 +41,9 @@ export class Peer {
         for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
-          const msg = JSON.parse(line) as { type: string; pid?: number } & AgentReply;
+          const msg = JSON.parse(line) as { type: string; pid?: number; id: number; outcomes: AgentReply['outcomes']; error?: string };
           if (msg.type === 'ready') resolve(msg.pid!);
-          else if (msg.type === 'reply') peer?.onReply(msg);
+          else if (msg.type === 'reply') peer?.onReply(msg as AgentReply);
         }
       });
       child.stderr!.setEncoding('utf8');

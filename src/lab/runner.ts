@@ -10,11 +10,12 @@
  * SIGINT/SIGTERM end the process through `exit`, where the namespace and tracing-instance
  * handlers of netns.ts and tracefs.ts remove what is left.
  */
-import { execFile } from 'node:child_process';
+
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+
 import { analyze } from '../analyze/analyze.js';
 import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
 import { resolveNetns } from '../kernel/trace-filter.js';
@@ -31,10 +32,12 @@ import { buildTimeline, type TimelineRow } from './timeline.js';
 import { buildTruth, type Truth } from './truth.js';
 import { readWire } from './wire.js';
 
-const execFileP = promisify(execFile);
+
 
 /** Prefix of every namespace the lab creates (`tcpsleuth lab clean` removes them). */
 export const LAB_NETNS_PREFIX = 'tsllab';
+/** Recordings of a run without --out live in `<tmpdir>/tcpsleuth-lab-<pid>-XXXXXX` until it ends. */
+export const LAB_TMP_PREFIX = 'tcpsleuth-lab-';
 
 export interface RunOptions {
   /** Keep the recordings in this directory (`<dir>/<scenario>/` with --all). */
@@ -65,11 +68,16 @@ export interface LabRun {
 }
 
 let signalsInstalled = false;
+/** Temporary recording directories of runs in progress (removed at exit, whatever the cause). */
+const liveTmpDirs = new Set<string>();
 
 /** SIGINT/SIGTERM → process.exit, so the exit handlers of netns.ts and tracefs.ts clean up. */
 function installSignalHandlers(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
+  process.on('exit', () => {
+    for (const d of liveTmpDirs) rmSync(d, { recursive: true, force: true });
+  });
   process.on('SIGINT', () => process.exit(130));
   process.on('SIGTERM', () => process.exit(143));
 }
@@ -169,8 +177,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   installSignalHandlers();
   const t0 = now();
   const kept = options.outDir !== undefined;
-  const dir = kept ? resolve(options.outDir!) : await mkdtemp(join(tmpdir(), 'tcpsleuth-lab-'));
+  const dir = kept ? resolve(options.outDir!) : await mkdtemp(join(tmpdir(), `${LAB_TMP_PREFIX}${process.pid}-`));
   await mkdir(dir, { recursive: true });
+  if (!kept) liveTmpDirs.add(dir);
   const addrs = drawAddresses(scenario.family);
   const port = drawPort();
   const ns = await NetNamespace.create(LAB_NETNS_PREFIX);
@@ -219,6 +228,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     else records.push(r);
   }
   const wire = await readWire(join(dir, 'capture.pcap'));
+  kernel!.keepNear(wire.map((p) => p.ts));
   const events = kernel!.events;
   const outcomes = ctx!.outcomes;
   const truth = buildTruth({
@@ -257,15 +267,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     error,
     durationS: now() - t0,
   };
-  if (!kept) await rm(dir, { recursive: true, force: true });
-  return run;
-}
-
-/** The kernel release, for truth.json (the reasons are this kernel's). */
-export async function kernelRelease(): Promise<string> {
-  try {
-    return (await execFileP('uname', ['-r'], { encoding: 'utf8' })).stdout.trim();
-  } catch {
-    return 'unknown';
+  if (!kept) {
+    await rm(dir, { recursive: true, force: true });
+    liveTmpDirs.delete(dir);
   }
+  return run;
 }

@@ -39,6 +39,8 @@ export interface Expectation {
   drops?: string[];
   /** errnos the kernel must have set on a socket (inet_sk_error_report). */
   socketErrors?: string[];
+  /** Letters that must appear in the Zeek history of some connection of the capture (each). */
+  histories?: string[];
   /** conn_state values analyze must find in the capture (one per listed connection, any order). */
   connStates?: string[];
 }

@@ -1,0 +1,143 @@
+/**
+ * Every lab scenario, run for real in its own namespace: the kernel's RST reasons and the errnos
+ * the socket calls returned are asserted here, independently of each scenario's own expectation
+ * (which is asserted too, through truth.json's verdict). The table is what Linux 6.18 does.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { renderTable } from '../src/lab/render.js';
+import { runScenario, type LabRun } from '../src/lab/runner.js';
+import { SCENARIOS } from '../src/lab/scenarios/index.js';
+import type { Truth } from '../src/lab/truth.js';
+import { labLeftovers, nothingLeft } from './helpers/lab-leftovers.js';
+
+interface Want {
+  /** "role:REASON[@STATE]" for each tcp_send_reset; "role:-" for an RST the TCP stack did not send. */
+  resets: string[];
+  /** "role call ERRNO" for calls that must have failed so. */
+  errnos: string[];
+  /** "role call ok" for calls that must have succeeded. */
+  ok?: string[];
+  drops?: string[];
+}
+
+const WANT: Record<string, Want> = {
+  'closed-port': { resets: ['server:NO_SOCKET'], errnos: ['client connect ECONNREFUSED'], drops: ['NO_SOCKET'] },
+  'closed-port-ipv6': { resets: ['server:NO_SOCKET'], errnos: ['client connect ECONNREFUSED'], drops: ['NO_SOCKET'] },
+  'close-unread-data': { resets: ['server:TCP_ABORT_ON_CLOSE@TCP_CLOSE'], errnos: ['client recv ECONNRESET'], ok: ['client send ok'] },
+  'close-unread-data-ipv6': { resets: ['server:TCP_ABORT_ON_CLOSE@TCP_CLOSE'], errnos: ['client recv ECONNRESET'] },
+  'linger-zero-abort': { resets: ['client:TCP_STATE@TCP_CLOSE'], errnos: ['server recv ECONNRESET'] },
+  'write-after-peer-close': { resets: ['server:TCP_TIMEWAIT_SOCKET'], errnos: ['client send EPIPE'], ok: ['client send ok'] },
+  'write-after-shutdown': { resets: ['server:TCP_ABORT_ON_DATA'], errnos: ['client send EPIPE', 'server recv ECONNRESET'], ok: ['client send ok'] },
+  'read-after-rst': { resets: ['server:TCP_STATE@TCP_CLOSE'], errnos: ['client recv ECONNRESET', 'client send EPIPE'], ok: ['client recv ok'] },
+  'linger2-fin-wait2-abort': { resets: ['client:TCP_ABORT_ON_LINGER@TCP_CLOSE'], errnos: ['server send EPIPE'] },
+  'keepalive-timeout': { resets: ['client:TCP_KEEPALIVE_TIMEOUT@TCP_ESTABLISHED'], errnos: ['client recv ETIMEDOUT', 'server recv ECONNRESET'] },
+  'syn-dropped-connect-timeout': { resets: [], errnos: ['client connect ETIMEDOUT'], drops: ['NETFILTER_DROP'] },
+  'user-timeout': { resets: [], errnos: ['client recv ETIMEDOUT'], ok: ['client send ok'], drops: ['NETFILTER_DROP'] },
+  'firewall-reset': { resets: ['server:-'], errnos: ['client connect ECONNREFUSED'], drops: ['NETFILTER_DROP'] },
+  'half-open': { resets: ['server:TCP_STATE@TCP_CLOSE', 'server:TCP_FLAGS@TCP_LISTEN'], errnos: ['client recv ECONNRESET'], ok: ['client send ok'] },
+  'challenge-ack': { resets: [], errnos: [], ok: ['intruder sendto ok', 'client send ok', 'server recv ok'], drops: ['TCP_INVALID_SYN'] },
+  'time-wait-assassination': { resets: ['server:NO_SOCKET'], errnos: [], drops: ['NO_SOCKET'] },
+  'time-wait-assassination-rfc1337': { resets: ['server:NO_SOCKET'], errnos: [], drops: ['NO_SOCKET'] },
+  'close-wait-port-reuse': { resets: ['client:TCP_INVALID_ACK_SEQUENCE@TCP_SYN_SENT'], errnos: ['client connect EADDRNOTAVAIL', 'server send EPIPE'], ok: ['client connect ok'] },
+  'accept-overflow': { resets: [], errnos: [], ok: ['client-a send ok', 'server accept ok', 'server recv ok'], drops: ['TCP_LISTEN_OVERFLOW'] },
+  'accept-overflow-abort': { resets: ['server:INVALID_SYN@TCP_LISTEN'], errnos: ['client-a recv ECONNRESET'], drops: ['TCP_LISTEN_OVERFLOW'] },
+  'zero-window': { resets: [], errnos: ['client send EAGAIN'] },
+};
+
+function resetsOf(t: Truth): string[] {
+  return t.connections.flatMap((c) => c.resets.map((r) => (r.kernel === null ? `${r.role}:-` : `${r.role}:${r.kernel.reason}@${r.kernel.state ?? 'none'}`)));
+}
+
+function callsOf(t: Truth): string[] {
+  return [...t.connections.flatMap((c) => c.calls), ...t.unattached_calls].map((c) => `${c.role} ${c.call} ${c.errno ?? 'ok'}`);
+}
+
+const runs: LabRun[] = [];
+
+describe('lab scenarios on this kernel', () => {
+  test('every scenario has a row in this table and the other way round', () => {
+    assert.deepEqual(SCENARIOS.map((s) => s.name).sort(), Object.keys(WANT).sort());
+  });
+
+  for (const scenario of SCENARIOS) {
+    test(scenario.name, async () => {
+      const run = await runScenario(scenario);
+      runs.push(run);
+      const t = run.truth;
+      const want = WANT[scenario.name]!;
+      const resets = resetsOf(t);
+      const calls = callsOf(t);
+      const context = `\nresets: ${resets.join(', ') || 'none'}\ncalls: ${calls.join(', ')}\ndrops: ${t.observed.drops.join(', ')}\nmismatches: ${t.verdict.mismatches.join('; ')}`;
+      assert.equal(t.error, null, `the scenario itself failed${context}`);
+      // Exactly these RSTs (kernel reason and state, or not from the stack), no others.
+      assert.deepEqual(
+        resets.map((r) => r.replace(/@.*$/, '')).sort(),
+        want.resets.map((r) => r.replace(/@.*$/, '')).sort(),
+        `RSTs${context}`,
+      );
+      for (const r of want.resets.filter((x) => x.includes('@'))) assert.ok(resets.includes(r), `RST ${r}${context}`);
+      for (const e of want.errnos) assert.ok(calls.includes(e), `${e}${context}`);
+      for (const o of want.ok ?? []) assert.ok(calls.includes(o), `${o}${context}`);
+      for (const d of want.drops ?? []) assert.ok(t.observed.drops.includes(d), `drop ${d}${context}`);
+      // Failed calls that the table does not list are not allowed either (the errnos are the point).
+      const failed = calls.filter((c) => !c.endsWith(' ok'));
+      for (const f of failed) assert.ok(want.errnos.includes(f), `unexpected ${f}${context}`);
+      assert.equal(t.verdict.ok, true, `the scenario's own expectation${context}`);
+      // Every RST the kernel sent and that reached the capture is paired with its frame.
+      for (const c of t.connections) for (const r of c.resets) if (r.wire !== null) assert.ok(r.wire.frame >= 1);
+      assert.equal(t.lost_events, 0, 'no kernel event was lost');
+    });
+  }
+
+  after(() => {
+    const total = runs.reduce((s, r) => s + r.durationS, 0);
+    process.stderr.write(`lab: ${runs.length} scenarios in ${total.toFixed(1)} s\n`);
+  });
+});
+
+test('the whole lab stays well under 3 minutes', () => {
+  const total = runs.reduce((s, r) => s + r.durationS, 0);
+  assert.equal(runs.length, SCENARIOS.length);
+  assert.ok(total < 120, `the lab took ${total.toFixed(1)} s`);
+});
+
+test('after every scenario ran, nothing of the lab is left', () => {
+  const l = labLeftovers(process.pid);
+  assert.ok(nothingLeft(l), JSON.stringify(l));
+});
+
+test('truth.json ties the views together (close-wait-port-reuse)', () => {
+  const t = runs.find((r) => r.scenario.name === 'close-wait-port-reuse')!.truth;
+  const withRst = t.connections.filter((c) => c.resets.length > 0);
+  assert.equal(withRst.length, 1);
+  const c = withRst[0]!;
+  assert.equal(c.in_capture, true);
+  assert.equal(c.conn_state, 'RSTOS0');
+  assert.equal(c.orig.addr, t.addresses.client_addr);
+  assert.deepEqual(c.resp, t.addresses.server);
+  const r = c.resets[0]!;
+  assert.equal(r.by, 'orig');
+  assert.equal(r.role, 'client');
+  assert.equal(r.kernel?.reason, 'TCP_INVALID_ACK_SEQUENCE');
+  assert.equal(r.kernel?.state, 'TCP_SYN_SENT');
+  assert.ok(r.wire !== null && r.wire.flags.includes('R'));
+  // The 4-tuple was used three times: the leaked connection, the collision, the retried connect.
+  const same = t.connections.filter((x) => x.orig.port === c.orig.port);
+  assert.ok(same.length >= 3, JSON.stringify(same.map((x) => [x.id, x.conn_state])));
+  assert.equal(t.diagnosis.status, 'no-diagnosis-yet');
+  assert.deepEqual(c.diagnosis.map((d) => d.result), ['no-finding']);
+  assert.equal(t.files.capture, 'capture.pcap');
+});
+
+test('the --all table: one row per scenario with RST reasons, errnos and the diagnosis column', () => {
+  const table = renderTable(runs).split('\n');
+  assert.match(table[0]!, /^scenario\s+kernel RST reasons\s+errnos\s+as expected\s+capture-only diagnosis/);
+  assert.equal(table.length, runs.length + 2);
+  const row = table.find((l) => l.startsWith('close-wait-port-reuse '))!;
+  assert.match(row, /client:TCP_INVALID_ACK_SEQUENCE/);
+  assert.match(row, /connect:EADDRNOTAVAIL/);
+  assert.match(row, / yes /);
+  assert.match(row, /no diagnosis yet/);
+  assert.match(table.find((l) => l.startsWith('firewall-reset '))!, /server:not-the-stack/);
+});
