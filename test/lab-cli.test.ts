@@ -64,7 +64,8 @@ test('lab run NAME prints the story, the three views and analyze, and keeps file
     assert.match(r.stdout, /recv\(conn, 65536 bytes\) = -1 ECONNRESET/);
     assert.match(r.stdout, /what tcpsleuth analyze concludes/);
     assert.match(r.stdout, /RSTR/);
-    assert.match(r.stdout, /no diagnosis yet/);
+    assert.match(r.stdout, /finding .*by resp, TCP_ABORT_ON_CLOSE/);
+    assert.match(r.stdout, /capture-only diagnosis vs kernel: agrees/);
     assert.match(r.stdout, /verdict: reproduced as expected/);
     const truth = JSON.parse(await readFile(join(out, 'truth.json'), 'utf8')) as { schema: string; files: Record<string, string>; verdict: { ok: boolean } };
     assert.equal(truth.schema, 'tcpsleuth.lab.truth/1');

@@ -31,6 +31,14 @@ test('a finding with the same sender and reason agrees; another reason or sender
   assert.equal(compareDiagnosis({ resets: [rst('resp', 'NO_SOCKET')], findings: [finding('resp', 'TCP_ABORT_ON_CLOSE')] })[0]!.result, 'disagrees');
 });
 
+test('UNKNOWN is "ambiguous" when the kernel\'s reason is among its candidates, a disagreement when not', () => {
+  const unknown = (candidates: string[]): Finding => ({ ...finding('resp', 'UNKNOWN'), candidates });
+  assert.equal(compareDiagnosis({ resets: [rst('resp', 'TCP_FLAGS')], findings: [unknown(['TCP_FLAGS', 'NO_SOCKET'])] })[0]!.result, 'ambiguous');
+  assert.equal(compareDiagnosis({ resets: [rst('resp', 'TCP_STATE')], findings: [unknown(['TCP_FLAGS', 'NO_SOCKET'])] })[0]!.result, 'disagrees');
+  // An exact finding wins over an ambiguous one.
+  assert.equal(compareDiagnosis({ resets: [rst('resp', 'NO_SOCKET')], findings: [unknown(['TCP_FLAGS', 'NO_SOCKET']), finding('resp', 'NO_SOCKET')] })[0]!.result, 'agrees');
+});
+
 test('an RST the TCP stack did not send agrees with a finding by "network"', () => {
   assert.equal(compareDiagnosis({ resets: [rst('resp', null)], findings: [finding('network', 'NETFILTER')] })[0]!.result, 'agrees');
   assert.equal(compareDiagnosis({ resets: [rst('resp', null)], findings: [finding('resp', 'NO_SOCKET')] })[0]!.result, 'disagrees');

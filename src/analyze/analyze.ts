@@ -13,6 +13,8 @@ import type { Frame } from '../capture/frame.js';
 import { Dissector, UNKNOWN_LINK_TYPE, Verdict } from '../dissect/dissector.js';
 import { LINK_DISSECTORS, LINK_TYPE_NAMES } from '../dissect/link.js';
 import { TsleuthError } from '../errors.js';
+import { diagnoseConnection, DiagnosisMemory } from '../diagnose/registry.js';
+import { connState } from '../tcp/conn-state.js';
 import type { Connection } from '../tcp/connection.js';
 import { TcpTracker, type EndReason } from '../tcp/tracker.js';
 import { compileFilter, type ConnectionFilter } from './filter.js';
@@ -34,6 +36,8 @@ export interface AnalyzeOptions extends ConnectionFilter {
   likelyServerPorts?: ReadonlySet<number>;
   /** Called after every chunk read. */
   onProgress?: (p: AnalyzeProgress) => void;
+  /** Explain failed connections (the `findings` of each record); on unless false. */
+  diagnose?: boolean;
   /** With connectionId: receives the packet-by-packet view of that connection when it ends. */
   onPacketTrace?: (rows: PacketRow[], record: ConnectionRecord) => void;
 }
@@ -62,8 +66,13 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
   let lastTs: number | null = null;
   const trace = options.connectionId !== undefined && options.onPacketTrace ? new PacketTrace(options.connectionId) : null;
 
-  const onConnectionEnd = (c: Connection, reason: EndReason): void => {
-    const r = toConnectionRecord(c, reason);
+  const memory = options.diagnose === false ? null : new DiagnosisMemory();
+  const onConnectionEnd = (c: Connection, reason: EndReason, endTime: number): void => {
+    const state = connState(c);
+    // How long the capture watched it: to the capture's end, or until Zeek's timers removed it.
+    const until = reason === 'end_of_capture' ? Math.max(lastTs ?? endTime, endTime) : endTime;
+    const r = toConnectionRecord(c, reason, [], state);
+    if (memory !== null) r.findings = diagnoseConnection(c, reason, until, memory, state, { orig: r.orig.addr, resp: r.resp.addr });
     connStates.set(r.conn_state, (connStates.get(r.conn_state) ?? 0) + 1);
     if (trace !== null && c.id === trace.connectionId) options.onPacketTrace!(trace.finish(c), r);
     if (keep(r)) pending.push(r);

@@ -15,16 +15,44 @@ export interface EndpointAddress {
   port: number;
 }
 
-/** A diagnosis of what went wrong (filled by the diagnosis layer; empty until then). */
+/** One socket call of an application and what it returns after the event (errno null: it succeeds, or returns 0 at end of stream). */
+export interface CallOutcome {
+  call: string;
+  errno: string | null;
+  /** When the outcome holds ("after the first call reported the error", ...). */
+  note?: string;
+}
+
+/**
+ * A diagnosis (src/diagnose, docs/diagnosis.md). The first eight fields are the contract of
+ * issue 5; the optional ones are always filled by tcpsleuth's rules and may be absent in
+ * findings from elsewhere.
+ */
 export interface Finding {
+  /** What happened: refused, reset, connect-timeout, half-close-stall, ... (docs/diagnosis.md). */
   kind: string;
+  /** Who did it: a side, or "network" (nobody answered, a middlebox, the path). */
   by: 'orig' | 'resp' | 'network';
+  /** The kernel's enum name (sk_rst_reason: NO_SOCKET, TCP_ABORT_ON_CLOSE, ...), UNKNOWN when the wire cannot tell, NONE when no RST is involved. */
   reason: string;
+  /** 0..1: how sure the wire makes us (docs/diagnosis.md, "confidence"). */
   confidence: number;
+  /** The frames that show it (1-based, as Wireshark numbers them). */
   frames: number[];
+  /** The errno each side's application gets from its next call (null: none). */
   errno: { orig: string | null; resp: string | null };
   summary: string;
   advice: string;
+  /** The acting side's TCP state just before, inferred from the wire (kernel names: TCP_ESTABLISHED, ...). */
+  state?: string | null;
+  /** Reasons the wire cannot rule out (the chosen one first); for UNKNOWN, the possibilities. */
+  candidates?: string[];
+  /** Per side: the calls that report it, in order. */
+  calls?: { orig: CallOutcome[]; resp: CallOutcome[] };
+  /** Epoch seconds of the first frame of evidence. */
+  time?: number;
+  /** Text an RST carried as payload (RFC 1122 §4.2.2.12 reset cause), escaped; null when none. */
+  rst_text?: string | null;
 }
 
 export interface ConnectionRecord {
@@ -100,7 +128,7 @@ function micro(t: number): number {
   return Math.round(t * 1e6) / 1e6;
 }
 
-export function toConnectionRecord(c: Connection, reason: EndReason): ConnectionRecord {
+export function toConnectionRecord(c: Connection, reason: EndReason, findings: Finding[] = [], state: ConnState = connState(c)): ConnectionRecord {
   const duration = c.lastTime - c.startTime;
   const hasDuration = duration > 0;
   const v4 = c.origA0 === 0 && c.origA1 === 0 && c.origA2 === 0xffff;
@@ -115,7 +143,7 @@ export function toConnectionRecord(c: Connection, reason: EndReason): Connection
     first: micro(c.startTime),
     last: micro(c.lastPacketTime),
     duration: hasDuration ? micro(duration) : null,
-    conn_state: connState(c),
+    conn_state: state,
     history: c.history,
     orig_pkts: c.orig.pkts,
     resp_pkts: c.resp.pkts,
@@ -130,6 +158,6 @@ export function toConnectionRecord(c: Connection, reason: EndReason): Connection
     end_reason: reason,
     weirds: c.weirds === null ? [] : [...c.weirds],
     icmp: c.icmpErrors === 0 ? null : { count: c.icmpErrors, first_frame: c.icmpFirstFrame, type: c.icmpType, code: c.icmpCode },
-    findings: [],
+    findings,
   };
 }

@@ -8,7 +8,8 @@ import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
 import { TsleuthError } from '../errors.js';
 import { connectionToJson } from '../report/json.js';
 import { ProgressLine } from '../report/progress.js';
-import { renderConnectionTable, renderPacketTrace, renderSummary } from '../report/text.js';
+import { FINDING_KINDS, topicNames } from '../diagnose/knowledge.js';
+import { renderConnectionTable, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
 import { DEFAULT_LIKELY_SERVER_PORTS } from '../tcp/tracker.js';
 import { EXIT } from './exit-codes.js';
@@ -17,7 +18,9 @@ import { LineWriter } from './output.js';
 export const ANALYZE_USAGE = `usage: tcpsleuth analyze [options] <capture | ->
 
 Reads a pcap or pcapng capture (optionally gzip-compressed; "-" reads standard input) and
-reports every TCP connection with Zeek's conn_state and history.
+reports every TCP connection with Zeek's conn_state and history, and explains each failure:
+who reset or abandoned it, in which TCP state, why (the kernel's reason), what each
+application saw (errno) and what to do ("tcpsleuth explain TOPIC" for the background).
 
 options:
   --json                 JSON Lines: one object per connection, then a summary (docs/json-schema.md)
@@ -29,8 +32,11 @@ options:
                          taken on the sending host carry checksums the NIC fills in later)
   --server-ports LIST    ports that mark the responder when the first packet is not a SYN
                          (comma-separated; default: Zeek's well-known analyzer ports)
-  --fail-on LIST         exit 1 if any connection ends in one of these conn_states
-                         (comma-separated, or "failed" for REJ,RSTO,RSTR,RSTOS0,RSTRH,S0,SH,SHR)
+  --fail-on LIST         exit 1 if any connection matches one of these (comma-separated):
+                         conn_states, "failed" (REJ,RSTO,RSTR,RSTOS0,RSTRH,S0,SH,SHR), finding
+                         kinds (refused, reset, half-close-stall, ...), kernel reasons
+                         (TCP_ABORT_ON_CLOSE, ...), or "findings" (any finding)
+  --no-diagnose          skip the diagnosis (no findings; the connection table only)
   --no-progress          never draw the progress line (it only appears when stderr is a terminal)
 
 exit status: 0 ok, 1 --fail-on matched, 2 usage error or unreadable input,
@@ -48,14 +54,35 @@ function parsePort(s: string, flag: string): number {
   return n;
 }
 
-function parseFailOn(list: string): Set<ConnState> {
-  const out = new Set<ConnState>();
+interface FailOn {
+  states: Set<ConnState>;
+  /** Finding kinds, or kernel reasons (NO_SOCKET, TCP_ABORT_ON_CLOSE, ...). */
+  findings: Set<string>;
+  anyFinding: boolean;
+}
+
+function parseFailOn(list: string): FailOn {
+  const out: FailOn = { states: new Set(), findings: new Set(), anyFinding: false };
   for (const item of list.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    if (item === 'failed') FAILED.forEach((s) => out.add(s));
-    else if (item.toUpperCase() in CONN_STATE_MEANING) out.add(item.toUpperCase() as ConnState);
-    else throw usage(`--fail-on: ${JSON.stringify(item)} is not a conn_state (${Object.keys(CONN_STATE_MEANING).join(', ')}) nor "failed"`);
+    if (item === 'failed') FAILED.forEach((s) => out.states.add(s));
+    else if (item === 'findings') out.anyFinding = true;
+    else if (FINDING_KINDS.includes(item.toLowerCase())) out.findings.add(item.toLowerCase());
+    else if (item.toUpperCase() in CONN_STATE_MEANING) out.states.add(item.toUpperCase() as ConnState);
+    else if (topicNames().reason.includes(item.toUpperCase())) out.findings.add(item.toUpperCase());
+    else {
+      throw usage(
+        `--fail-on: ${JSON.stringify(item)} is not a conn_state (${Object.keys(CONN_STATE_MEANING).join(', ')}), a finding kind (${FINDING_KINDS.join(', ')}), a kernel reason, "failed" nor "findings"`,
+      );
+    }
   }
   return out;
+}
+
+function failsOn(f: FailOn, r: ConnectionRecord): boolean {
+  if (f.states.has(r.conn_state)) return true;
+  if (r.findings.length === 0) return false;
+  if (f.anyFinding) return true;
+  return r.findings.some((x) => f.findings.has(x.kind) || f.findings.has(x.reason));
 }
 
 export async function runAnalyze(argv: string[]): Promise<number> {
@@ -72,6 +99,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
       'server-ports': { type: 'string' },
       'fail-on': { type: 'string' },
       'no-progress': { type: 'boolean', default: false },
+      'no-diagnose': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -88,7 +116,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     connectionId = Number(values.connection);
     if (!Number.isInteger(connectionId) || connectionId < 1) throw usage('--connection takes a connection id (a whole number ≥ 1, as shown in the ID column)');
   }
-  const failOn = values['fail-on'] === undefined ? new Set<ConnState>() : parseFailOn(values['fail-on']);
+  const failOn = values['fail-on'] === undefined ? null : parseFailOn(values['fail-on']);
   const serverPorts =
     values['server-ports'] === undefined
       ? DEFAULT_LIKELY_SERVER_PORTS
@@ -101,6 +129,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     ports: values.port?.map((p) => parsePort(p, '--port')),
     connectionId,
     verifyChecksums: values['verify-checksums'],
+    diagnose: !values['no-diagnose'],
     likelyServerPorts: serverPorts,
     onProgress: progress ? (p) => progress.update(p) : undefined,
     onPacketTrace: (rows, record) => {
@@ -119,7 +148,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
         if (r.type === 'summary') {
           summary = r;
         } else {
-          if (failOn.has(r.conn_state)) failed = true;
+          if (failOn !== null && failsOn(failOn, r)) failed = true;
           if (values.json) out.push(connectionToJson(r));
           else records.push(r);
         }
@@ -143,6 +172,10 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     const t = traced as { rows: PacketRow[]; record: ConnectionRecord } | null;
     await out.line(t === null ? `no connection with id ${connectionId} in this capture (ids run from 1 to ${summary.connections})` : renderPacketTrace(t.rows, t.record));
   } else {
+    if (records.length > 0 && !values['no-diagnose']) {
+      await out.line(renderFindings(records, limit === 0 ? 0 : Math.max(3, Math.ceil(limit / 4))));
+      await out.line('');
+    }
     if (records.length > 0) await out.line(renderConnectionTable(records, limit));
     await out.line('');
     await out.line(renderSummary(summary));

@@ -7,6 +7,7 @@ import { TsleuthError } from '../errors.js';
 import { ANALYZE_USAGE, runAnalyze } from './analyze-command.js';
 import { CHAT_USAGE, runChat } from './chat-command.js';
 import { EXIT } from './exit-codes.js';
+import { EXPLAIN_USAGE, runExplain } from './explain-command.js';
 import { LAB_USAGE, runLab } from './lab-command.js';
 import { LEAKS_USAGE, runLeaks } from './leaks-command.js';
 import { runSockets, SOCKETS_USAGE } from './sockets-command.js';
@@ -20,6 +21,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   analyze: { summary: 'every TCP connection in a pcap/pcapng capture, Zeek-style (conn_state, history)', usage: ANALYZE_USAGE, run: runAnalyze },
+  explain: { summary: 'the knowledge behind a finding: an errno, a kernel reset reason or a finding kind', usage: EXPLAIN_USAGE, run: runExplain },
   trace: { summary: 'live kernel events: RSTs with their reasons, drops, errors, retransmissions', usage: TRACE_USAGE, run: runTrace },
   sockets: { summary: 'the live TCP socket table over netlink, with owning processes', usage: SOCKETS_USAGE, run: runSockets },
   leaks: { summary: 'processes leaking sockets: CLOSE_WAIT piles, orphaned socket fds, fd limits', usage: LEAKS_USAGE, run: runLeaks },

@@ -60,10 +60,12 @@ export function diagnosisText(t: Truth): string {
       return 'no diagnosis yet';
     case 'agrees':
       return `agrees (${t.diagnosis.agree})`;
+    case 'agrees-or-ambiguous':
+      return t.diagnosis.agree === 0 ? `ambiguous (${t.diagnosis.ambiguous}, kernel's reason among the candidates)` : `agrees (${t.diagnosis.agree}) + ambiguous (${t.diagnosis.ambiguous})`;
     case 'disagrees':
       return `disagrees (${t.diagnosis.disagree})`;
     default:
-      return `partly (${t.diagnosis.agree} of ${t.diagnosis.agree + t.diagnosis.disagree + t.diagnosis.undiagnosed})`;
+      return `partly (${t.diagnosis.agree + t.diagnosis.ambiguous} of ${t.diagnosis.agree + t.diagnosis.ambiguous + t.diagnosis.disagree + t.diagnosis.undiagnosed})`;
   }
 }
 
@@ -98,7 +100,7 @@ export function renderRun(run: LabRun): string {
   out.push('-- what tcpsleuth analyze concludes from the capture alone');
   out.push(run.records.length === 0 ? '  (no TCP connection in the capture)' : renderConnectionTable(run.records, 0));
   const findings = run.records.flatMap((r) => r.findings.map((f) => `#${r.id} ${f.kind}: by ${f.by}, ${f.reason} — ${f.summary}`));
-  out.push(findings.length === 0 ? 'findings: none yet (the diagnosis layer is not written yet): no diagnosis yet' : findings.map((f) => `finding ${esc(f)}`).join('\n'));
+  out.push(findings.length === 0 ? 'findings: none' : findings.map((f) => `finding ${esc(f)}`).join('\n'));
   out.push(`capture-only diagnosis vs kernel: ${diagnosisText(t)}`);
   out.push('');
   out.push(t.verdict.ok ? `verdict: reproduced as expected (${run.durationS.toFixed(1)} s)` : `verdict: NOT as expected:\n${t.verdict.mismatches.map((m) => `  - ${esc(m)}`).join('\n')}`);

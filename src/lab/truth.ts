@@ -91,7 +91,7 @@ export interface Truth {
   expected: Expectation;
   observed: Observed;
   verdict: { ok: boolean; mismatches: string[] };
-  diagnosis: { status: DiagnosisStatus; agree: number; disagree: number; undiagnosed: number };
+  diagnosis: { status: DiagnosisStatus; agree: number; ambiguous: number; disagree: number; undiagnosed: number };
   error: string | null;
   kernel_notes: string[];
   lost_events: number;
@@ -307,10 +307,19 @@ export function buildTruth(input: TruthInput): Truth {
   if (input.error !== null) mismatches.unshift(`the scenario failed: ${input.error}`);
   const checks = conns.list.flatMap((c) => c.diagnosis);
   const agree = checks.filter((d) => d.result === 'agrees').length;
+  const ambiguous = checks.filter((d) => d.result === 'ambiguous').length;
   const disagree = checks.filter((d) => d.result === 'disagrees').length;
   const undiagnosed = checks.filter((d) => d.result === 'no-finding').length;
   const anyFinding = conns.list.some((c) => c.findings.length > 0);
-  const status: DiagnosisStatus = !anyFinding ? 'no-diagnosis-yet' : disagree === 0 && undiagnosed === 0 ? 'agrees' : agree === 0 ? 'disagrees' : 'partial';
+  const status: DiagnosisStatus = !anyFinding
+    ? 'no-diagnosis-yet'
+    : disagree === 0 && undiagnosed === 0
+      ? ambiguous === 0
+        ? 'agrees'
+        : 'agrees-or-ambiguous'
+      : agree + ambiguous === 0
+        ? 'disagrees'
+        : 'partial';
 
   return {
     schema: TRUTH_SCHEMA,
@@ -330,7 +339,7 @@ export function buildTruth(input: TruthInput): Truth {
     expected: input.scenario.expect,
     observed,
     verdict: { ok: mismatches.length === 0, mismatches },
-    diagnosis: { status, agree, disagree, undiagnosed },
+    diagnosis: { status, agree, ambiguous, disagree, undiagnosed },
     error: input.error,
     kernel_notes: input.kernelNotes,
     lost_events: input.lostEvents,

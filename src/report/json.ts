@@ -5,10 +5,50 @@
  * contain anything that needs escaping (history letters come from a fixed alphabet).
  * test/json-output.test.ts checks it against JSON.stringify.
  */
-import type { ConnectionRecord } from '../analyze/records.js';
+import type { CallOutcome, ConnectionRecord, Finding } from '../analyze/records.js';
 
 function num(n: number | null): string {
   return n === null ? 'null' : String(n);
+}
+
+const str = JSON.stringify as (s: string) => string;
+
+function calls(list: CallOutcome[]): string {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (i > 0) out += ',';
+    out += `{"call":${str(c.call)},"errno":${c.errno === null ? 'null' : str(c.errno)}${c.note === undefined ? '' : `,"note":${str(c.note)}`}}`;
+  }
+  return `${out}]`;
+}
+
+/**
+ * One finding as JSON.stringify would write it. Findings built by src/diagnose always have every
+ * field, in this order; anything else (a hand-made finding without the optional fields) goes
+ * through JSON.stringify itself.
+ */
+function findingToJson(f: Finding): string {
+  if (f.state === undefined || f.candidates === undefined || f.calls === undefined || f.time === undefined || f.rst_text === undefined || !Number.isFinite(f.confidence)) {
+    return JSON.stringify(f);
+  }
+  let frames = '[';
+  for (let i = 0; i < f.frames.length; i++) frames += i === 0 ? String(f.frames[i]) : `,${f.frames[i]}`;
+  let candidates = '[';
+  for (let i = 0; i < f.candidates.length; i++) candidates += (i === 0 ? '' : ',') + str(f.candidates[i]!);
+  return (
+    `{"kind":${str(f.kind)},"by":"${f.by}","reason":${str(f.reason)},"confidence":${f.confidence},"frames":${frames}],` +
+    `"errno":{"orig":${f.errno.orig === null ? 'null' : str(f.errno.orig)},"resp":${f.errno.resp === null ? 'null' : str(f.errno.resp)}},` +
+    `"summary":${str(f.summary)},"advice":${str(f.advice)},"state":${f.state === null ? 'null' : str(f.state)},"candidates":${candidates}],` +
+    `"calls":{"orig":${calls(f.calls.orig)},"resp":${calls(f.calls.resp)}},"time":${f.time},"rst_text":${f.rst_text === null ? 'null' : str(f.rst_text)}}`
+  );
+}
+
+function findingsToJson(list: Finding[]): string {
+  if (list.length === 0) return '[]';
+  let out = '[';
+  for (let i = 0; i < list.length; i++) out += (i === 0 ? '' : ',') + findingToJson(list[i]!);
+  return `${out}]`;
 }
 
 export function connectionToJson(r: ConnectionRecord): string {
@@ -21,6 +61,6 @@ export function connectionToJson(r: ConnectionRecord): string {
     `"missed_bytes":${r.missed_bytes},"orig_ip_bytes":${r.orig_ip_bytes},"resp_ip_bytes":${r.resp_ip_bytes},` +
     `"orig_state":"${r.orig_state}","resp_state":"${r.resp_state}","packets":{"first":${r.packets.first},"last":${r.packets.last}},` +
     `"end_reason":"${r.end_reason}","weirds":${r.weirds.length === 0 ? '[]' : JSON.stringify(r.weirds)},` +
-    `"icmp":${r.icmp === null ? 'null' : JSON.stringify(r.icmp)},"findings":${r.findings.length === 0 ? '[]' : JSON.stringify(r.findings)}}`
+    `"icmp":${r.icmp === null ? 'null' : JSON.stringify(r.icmp)},"findings":${findingsToJson(r.findings)}}`
   );
 }

@@ -1,7 +1,8 @@
 /**
  * The default report: one line per connection, most interesting first, then a summary.
  */
-import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
+import type { CallOutcome, ConnectionRecord, Finding, SummaryRecord } from '../analyze/records.js';
+import { errnoMessage, FAILURE_KINDS, FINDING_KINDS } from '../diagnose/knowledge.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
 import { endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime } from './terminal.js';
@@ -94,5 +95,113 @@ export function renderPacketTrace(rows: PacketRow[], r: ConnectionRecord): strin
     const win = row.windowShift > 0 ? `${row.window * 2 ** row.windowShift} (${row.window}×${2 ** row.windowShift})` : String(row.window);
     lines.push(`${pad(String(row.frame), 9)}${pad(rel, 14)}${pad(dir, 13)}${pad(`[${row.flags}]`, 8)}seq ${row.relSeq}${ack} len ${row.len} win ${win} ttl ${row.ttl}${opts}`);
   }
+  return lines.join('\n');
+}
+
+/** Kinds in report order: failures by severity, then observations. */
+const KIND_ORDER: readonly string[] = [
+  'refused',
+  'unreachable',
+  'port-reuse',
+  'middlebox-reset',
+  'reset',
+  'keepalive-timeout',
+  'retransmission-timeout',
+  'connect-timeout',
+  'handshake-incomplete',
+  'accept-overflow',
+  'half-close-stall',
+  'zero-window',
+  ...FINDING_KINDS,
+];
+
+function kindRank(k: string): number {
+  const i = KIND_ORDER.indexOf(k);
+  return i < 0 ? KIND_ORDER.length : i;
+}
+
+function sideName(r: ConnectionRecord, side: 'orig' | 'resp'): string {
+  const handshake = r.history.includes('S') || r.history.includes('h');
+  if (side === 'orig') return handshake ? 'client' : 'originator';
+  return handshake ? 'server' : 'responder';
+}
+
+function callText(c: CallOutcome): string {
+  if (c.errno === null) return `${c.call}()${c.note ? `: ${c.note}` : ''}`;
+  const msg = errnoMessage(c.errno);
+  return `${c.call}() → ${c.errno}${msg ? ` "${msg}"` : ''}${c.note ? ` (${c.note})` : ''}`;
+}
+
+function findingLines(r: ConnectionRecord, f: Finding): string[] {
+  const o = endpointText(r.orig.addr, r.orig.port);
+  const p = endpointText(r.resp.addr, r.resp.port);
+  const by = f.by === 'network' ? 'the network' : `the ${sideName(r, f.by)}`;
+  const state = f.state ? ` in ${f.state}` : '';
+  const reason = f.reason === 'UNKNOWN' && f.candidates && f.candidates.length > 0 ? `UNKNOWN (${f.candidates.join(' or ')})` : f.reason;
+  const lines = [`  #${r.id}  ${o} → ${p}  ${r.conn_state} ${escapeForTerminal(r.history)}  — ${reason === 'NONE' ? '' : `${reason}, `}by ${by}${state}, confidence ${f.confidence}`];
+  lines.push(`      ${escapeForTerminal(f.summary)}`);
+  const when = f.time !== undefined ? ` (${formatTime(f.time)})` : '';
+  if (f.frames.length > 0) lines.push(`      evidence: frame${f.frames.length === 1 ? '' : 's'} ${f.frames.join(', ')}${when}`);
+  if (f.rst_text) lines.push(`      the RST carries text: "${escapeForTerminal(f.rst_text)}"`);
+  for (const side of ['orig', 'resp'] as const) {
+    const calls = f.calls?.[side] ?? [];
+    const errno = f.errno[side];
+    const text = calls.length > 0 ? calls.map(callText).join('; ') : errno !== null ? `${errno}${errnoMessage(errno) ? ` "${errnoMessage(errno)}"` : ''}` : 'nothing';
+    lines.push(`      ${sideName(r, side)} sees: ${text}`);
+  }
+  lines.push(`      advice: ${escapeForTerminal(f.advice)}`);
+  return lines;
+}
+
+/**
+ * Findings first: failures grouped by kind (each with its summary, evidence, errno per side and
+ * advice; `limit` per kind, 0 = all), then observations in one line per kind, then a count of the
+ * healthy connections.
+ */
+export function renderFindings(records: ConnectionRecord[], limit: number): string {
+  const groups = new Map<string, Array<[ConnectionRecord, Finding]>>();
+  let failedConnections = 0;
+  const healthy = new Map<string, number>();
+  let healthyCount = 0;
+  for (const r of records) {
+    let failed = false;
+    for (const f of r.findings) {
+      if (FAILURE_KINDS.has(f.kind)) failed = true;
+      const g = groups.get(f.kind);
+      if (g === undefined) groups.set(f.kind, [[r, f]]);
+      else g.push([r, f]);
+    }
+    if (failed) failedConnections++;
+    else if (r.findings.length === 0) {
+      healthyCount++;
+      healthy.set(r.conn_state, (healthy.get(r.conn_state) ?? 0) + 1);
+    }
+  }
+  const kinds = [...groups.keys()].sort((a, b) => kindRank(a) - kindRank(b));
+  const lines: string[] = [];
+  const failures = kinds.filter((k) => FAILURE_KINDS.has(k));
+  const observations = kinds.filter((k) => !FAILURE_KINDS.has(k));
+  if (failures.length > 0) {
+    lines.push(`FAILURES: ${failedConnections} of ${records.length} connections`);
+    for (const k of failures) {
+      const g = groups.get(k)!.sort((a, b) => b[1].confidence - a[1].confidence || a[0].id - b[0].id);
+      lines.push('', `${k} — ${g.length} finding${g.length === 1 ? '' : 's'} (tcpsleuth explain ${k})`);
+      const shown = limit > 0 ? g.slice(0, limit) : g;
+      for (const [r, f] of shown) lines.push(...findingLines(r, f));
+      if (shown.length < g.length) lines.push(`  … ${g.length - shown.length} more (--limit 0 shows all, --json gives every field)`);
+    }
+  }
+  if (observations.length > 0) {
+    if (lines.length > 0) lines.push('');
+    lines.push('OTHER OBSERVATIONS');
+    for (const k of observations) {
+      const g = groups.get(k)!;
+      const ids = g.slice(0, 8).map(([r]) => `#${r.id}`).join(', ');
+      lines.push(`  ${k}: ${g.length} connection${g.length === 1 ? '' : 's'} (${ids}${g.length > 8 ? ', …' : ''}) — e.g. ${escapeForTerminal(g[0]![1].summary)}`);
+    }
+  }
+  if (lines.length > 0) lines.push('');
+  const states = [...healthy.entries()].sort((a, b) => INTEREST[a[0] as ConnState] - INTEREST[b[0] as ConnState]).map(([k, v]) => `${k} ${v}`).join(', ');
+  lines.push(`HEALTHY: ${healthyCount} connection${healthyCount === 1 ? '' : 's'} without findings${states ? ` (${states})` : ''}`);
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@
  * Sequence numbers are kept raw (32-bit) together with a wrap count; "relative" numbers count
  * from the initial sequence number (the SYN is relative 0, the first data byte relative 1).
  */
+import { SideEvidence } from './evidence.js';
 import { TWO_POW_32, u32 } from './seq.js';
 
 /** Zeek's endpoint states (TCP_ENDPOINT_*), numbered as in init-bare.zeek. */
@@ -78,6 +79,9 @@ export class Endpoint {
   /** Out-of-order ranges above a hole, as [seq0, upper0, seq1, upper1, ...], sorted (allocated on first need). */
   blocks: number[] | null = null;
   skipDeliveries = false;
+
+  /** What this side sent, for the diagnosis layer (tcpsleuth's own; not part of Zeek's model). */
+  readonly ev = new SideEvidence();
 
   constructor(isOrig: boolean) {
     this.isOrig = isOrig;

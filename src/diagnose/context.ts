@@ -1,0 +1,235 @@
+/**
+ * What a rule sees: one finished connection, its two sides with their evidence, how long the
+ * capture watched it, and a little memory across connections (which endpoints are listeners,
+ * how a reused 4-tuple's previous incarnation ended). Built once per finished connection.
+ */
+import type { CallOutcome, Finding } from '../analyze/records.js';
+import { formatAddress } from '../dissect/packet.js';
+import type { ConnState } from '../tcp/conn-state.js';
+import type { Connection } from '../tcp/connection.js';
+import type { Endpoint } from '../tcp/endpoint.js';
+import type { SideEvidence } from '../tcp/evidence.js';
+import type { EndReason } from '../tcp/tracker.js';
+
+export type Side = 'orig' | 'resp';
+
+/** Bounds of the cross-connection memory (entries; cleared when full). */
+const MEMORY_LIMIT = 65536;
+
+/** How the previous incarnation of a 4-tuple ended (kept for reused 4-tuples only). */
+export interface Incarnation {
+  /** Which side had sent a FIN / RST, in the previous incarnation's roles mapped to endpoints. */
+  finBy: string[];
+  rstBy: string[];
+  endTime: number;
+}
+
+/** Knowledge that outlives one connection, bounded. One per analysis run. */
+export class DiagnosisMemory {
+  /** Endpoints seen answering a SYN with a SYN-ACK (a listener), by endpointHash. */
+  private readonly listeners = new Set<number>();
+  /** "a|pa|b|pb" (sorted) of 4-tuples that were reused, with how the old incarnation ended. */
+  private readonly previous = new Map<string, Incarnation>();
+
+  private lastListener = 0;
+
+  noteListener(hash: number): void {
+    if (hash === this.lastListener) return;
+    this.lastListener = hash;
+    if (this.listeners.size >= MEMORY_LIMIT) this.listeners.clear();
+    this.listeners.add(hash);
+  }
+
+  isListener(hash: number): boolean {
+    return this.listeners.has(hash);
+  }
+
+  notePrevious(key: string, inc: Incarnation): void {
+    if (this.previous.size >= MEMORY_LIMIT) this.previous.clear();
+    this.previous.set(key, inc);
+  }
+
+  /** The previous incarnation of this 4-tuple, if it ended because this one reused it. */
+  takePrevious(key: string): Incarnation | undefined {
+    const inc = this.previous.get(key);
+    if (inc !== undefined) this.previous.delete(key);
+    return inc;
+  }
+}
+
+/** A number for an (address, port) endpoint, without building a string (collisions only blur listener evidence). */
+export function endpointHash(a0: number, a1: number, a2: number, a3: number, port: number): number {
+  let h = Math.imul(a3 ^ 0x2545f491, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ a2, 0x85ebca77);
+  h = Math.imul(h ^ (h >>> 13) ^ a1, 0xc2b2ae3d);
+  h = Math.imul(h ^ (h >>> 16) ^ a0, 0x27d4eb2f);
+  return Math.imul(h ^ (h >>> 15) ^ port, 0x165667b1) | 0;
+}
+
+/** One side of the connection as the rules talk about it. */
+export interface SideView {
+  side: Side;
+  e: Endpoint;
+  ev: SideEvidence;
+  addr: string;
+  port: number;
+  /** "addr|port": how this endpoint is named in DiagnosisMemory's incarnations. */
+  key: string;
+  /** endpointHash of this endpoint: its key in DiagnosisMemory's listeners. */
+  hash: number;
+  /** "the client (10.0.0.1:40000)" or "the originator (…)" when no handshake showed who connected. */
+  label: string;
+  /** The same, capitalised: "The client (10.0.0.1:40000)". */
+  Label: string;
+  /** "the client"; `Who`: "The client". */
+  who: string;
+  Who: string;
+  /** "client" / "server" / "originator" / "responder". */
+  role: string;
+}
+
+export interface DiagnosisContext {
+  c: Connection;
+  connState: ConnState;
+  endReason: EndReason;
+  /** The time up to which the capture watched this connection (capture end, or when Zeek's timers removed it). */
+  observedUntil: number;
+  memory: DiagnosisMemory;
+  orig: SideView;
+  resp: SideView;
+  /** The previous incarnation of this 4-tuple (see previousIncarnation); null until asked. */
+  previous: Incarnation | undefined | null;
+}
+
+export function endpointLabel(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+export function tupleKey(c: Connection): string {
+  const a = `${formatAddress(c.origA0, c.origA1, c.origA2, c.origA3)}|${c.origPort}`;
+  const b = `${formatAddress(c.respA0, c.respA1, c.respA2, c.respA3)}|${c.respPort}`;
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+export function buildContext(
+  c: Connection,
+  connState: ConnState,
+  endReason: EndReason,
+  observedUntil: number,
+  memory: DiagnosisMemory,
+  origAddr?: string,
+  respAddr?: string,
+): DiagnosisContext {
+  // A handshake names the roles: the SYN's sender is the client, the SYN-ACK's the server.
+  const handshake = c.orig.ev.syns > 0 || c.resp.ev.synAcks > 0;
+  const view = (side: Side): SideView => {
+    const isOrig = side === 'orig';
+    const addr = isOrig ? (origAddr ?? formatAddress(c.origA0, c.origA1, c.origA2, c.origA3)) : (respAddr ?? formatAddress(c.respA0, c.respA1, c.respA2, c.respA3));
+    const port = isOrig ? c.origPort : c.respPort;
+    const role = handshake ? (isOrig ? 'client' : 'server') : isOrig ? 'originator' : 'responder';
+    const e = isOrig ? c.orig : c.resp;
+    const hash = isOrig ? endpointHash(c.origA0, c.origA1, c.origA2, c.origA3, port) : endpointHash(c.respA0, c.respA1, c.respA2, c.respA3, port);
+    const ep = endpointLabel(addr, port);
+    const Who = role === 'client' ? 'The client' : role === 'server' ? 'The server' : role === 'originator' ? 'The originator' : 'The responder';
+    const who = role === 'client' ? 'the client' : role === 'server' ? 'the server' : role === 'originator' ? 'the originator' : 'the responder';
+    return { side, e, ev: e.ev, addr, port, key: `${addr}|${port}`, hash, label: `${who} (${ep})`, Label: `${Who} (${ep})`, who, Who, role };
+  };
+  return { c, connState, endReason, observedUntil, memory, orig: view('orig'), resp: view('resp'), previous: null };
+}
+
+/** How the previous incarnation of this 4-tuple ended, when this connection took its place (looked up once, on demand). */
+export function previousIncarnation(ctx: DiagnosisContext): Incarnation | undefined {
+  if (ctx.previous === null) ctx.previous = ctx.memory.takePrevious(tupleKey(ctx.c));
+  return ctx.previous;
+}
+
+export function peerOf(ctx: DiagnosisContext, s: SideView): SideView {
+  return s.side === 'orig' ? ctx.resp : ctx.orig;
+}
+
+/** Epoch seconds of a time kept in evidence as ms since the connection's start. */
+export function epochOf(ctx: DiagnosisContext, ms: number): number {
+  return ctx.c.startTime + ms / 1000;
+}
+
+function two(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/** "12:01:03.412" (UTC), the way a summary sentence cites a time. */
+export function clock(t: number): string {
+  const ms = Math.round(t * 1000);
+  const inDay = ((ms % 86400000) + 86400000) % 86400000;
+  const h = Math.floor(inDay / 3600000);
+  const m = Math.floor(inDay / 60000) % 60;
+  const s = Math.floor(inDay / 1000) % 60;
+  const f = inDay % 1000;
+  return `${two(h)}:${two(m)}:${two(s)}.${f < 10 ? '00' : f < 100 ? '0' : ''}${f}`;
+}
+
+export function seconds(s: number): string {
+  if (s < 0.001) return `${Math.round(s * 1e6)} µs`;
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 120) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  if (s < 7200) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+export function bytesText(n: number): string {
+  if (n < 1024) return `${n} byte${n === 1 ? '' : 's'}`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** A finding under construction: every field, with the optional ones made explicit. */
+export interface FindingParts {
+  kind: string;
+  by: Side | 'network';
+  reason: string;
+  confidence: number;
+  frames: number[];
+  time: number;
+  state: string | null;
+  candidates: string[];
+  calls: { orig: CallOutcome[]; resp: CallOutcome[] };
+  summary: string;
+  advice: string;
+  rstText: string | null;
+}
+
+/** The first call of each side that reports an error is that side's errno. */
+function firstErrno(calls: CallOutcome[]): string | null {
+  for (const c of calls) if (c.errno !== null) return c.errno;
+  return null;
+}
+
+/** Distinct positive frame numbers, ascending. */
+function frameList(list: number[]): number[] {
+  const out: number[] = [];
+  for (const f of list) if (f > 0 && !out.includes(f)) out.push(f);
+  return out.length > 1 ? out.sort((a, b) => a - b) : out;
+}
+
+export function makeFinding(p: FindingParts): Finding {
+  const frames = frameList(p.frames);
+  return {
+    kind: p.kind,
+    by: p.by,
+    reason: p.reason,
+    confidence: Math.round(p.confidence * 100) / 100,
+    frames,
+    errno: { orig: firstErrno(p.calls.orig), resp: firstErrno(p.calls.resp) },
+    summary: p.summary,
+    advice: p.advice,
+    state: p.state,
+    candidates: p.candidates,
+    calls: p.calls,
+    time: Math.round(p.time * 1e6) / 1e6,
+    rst_text: p.rstText,
+  };
+}
+
+/** Calls per side, with one side's list given and the other empty. */
+export function callsFor(side: Side, list: CallOutcome[], other: CallOutcome[] = []): { orig: CallOutcome[]; resp: CallOutcome[] } {
+  return side === 'orig' ? { orig: list, resp: other } : { orig: other, resp: list };
+}

@@ -1,0 +1,138 @@
+/**
+ * The rules, in the order they are asked, and the one entry point: `diagnoseConnection`, run
+ * once per finished connection.
+ *
+ * Every RST of the connection (each side's, in order) gets exactly one finding from the first
+ * RST rule that explains it; then every connection rule adds what it sees. Findings that say the
+ * same thing (same kind, side and reason: a burst of RSTs answering a burst of segments) are
+ * merged. A healthy connection — both sides closed with FINs, or still open, with nothing
+ * unusual recorded — is recognised from a few counters without building anything.
+ */
+import type { Finding } from '../analyze/records.js';
+import { type ConnState, connState } from '../tcp/conn-state.js';
+import type { Connection } from '../tcp/connection.js';
+import type { EndReason } from '../tcp/tracker.js';
+import { buildContext, type DiagnosisContext, DiagnosisMemory, endpointHash, type FindingParts, makeFinding, tupleKey } from './context.js';
+import { challengeAck } from './rules/challenge-ack.js';
+import { connectTimeout } from './rules/connect-timeout.js';
+import { halfCloseStall } from './rules/half-close.js';
+import { handshake } from './rules/handshake.js';
+import { keepaliveUnanswered } from './rules/keepalive.js';
+import { loss } from './rules/loss.js';
+import { portReuse } from './rules/port-reuse.js';
+import { refused } from './rules/refused.js';
+import { retransmissionTimeout } from './rules/retransmission-timeout.js';
+import { activeClose } from './rules/rst-active-close.js';
+import { resetAfterClose } from './rules/rst-after-close.js';
+import { handshakeRejected } from './rules/rst-handshake-rejected.js';
+import { makeCase, type RstRule } from './rules/rst-common.js';
+import { invalidSyn } from './rules/rst-invalid-syn.js';
+import { keepaliveReset } from './rules/rst-keepalive.js';
+import { middleboxReset } from './rules/rst-middlebox.js';
+import { noSocket } from './rules/rst-no-socket.js';
+import { unexplained } from './rules/rst-unexplained.js';
+import { timewaitAssassination } from './rules/timewait-assassination.js';
+import { unreachable } from './rules/unreachable.js';
+import { zeroWindow } from './rules/zero-window.js';
+
+export { DiagnosisMemory };
+
+/** Asked in this order for each RST; the first answer wins. */
+export const RST_RULES: ReadonlyArray<{ name: string; rule: RstRule }> = [
+  { name: 'rst-middlebox', rule: middleboxReset },
+  { name: 'refused', rule: refused },
+  { name: 'port-reuse', rule: portReuse },
+  { name: 'rst-keepalive', rule: keepaliveReset },
+  { name: 'timewait-assassination', rule: timewaitAssassination },
+  { name: 'rst-after-close', rule: resetAfterClose },
+  { name: 'rst-invalid-syn', rule: invalidSyn },
+  { name: 'rst-handshake-rejected', rule: handshakeRejected },
+  { name: 'rst-no-socket', rule: noSocket },
+  { name: 'rst-active-close', rule: activeClose },
+  { name: 'rst-unexplained', rule: unexplained },
+];
+
+export type ConnectionRule = (ctx: DiagnosisContext, out: FindingParts[]) => void;
+
+/** Asked for every connection that is not obviously healthy; each may add findings. */
+export const CONNECTION_RULES: ReadonlyArray<{ name: string; rule: ConnectionRule }> = [
+  { name: 'connect-timeout', rule: connectTimeout },
+  { name: 'handshake', rule: handshake },
+  { name: 'unreachable', rule: unreachable },
+  { name: 'retransmission-timeout', rule: retransmissionTimeout },
+  { name: 'keepalive', rule: keepaliveUnanswered },
+  { name: 'half-close', rule: halfCloseStall },
+  { name: 'zero-window', rule: zeroWindow },
+  { name: 'challenge-ack', rule: challengeAck },
+  { name: 'loss', rule: loss },
+];
+
+/** Nothing unusual: no RST, retransmission, probe, zero window (no RareEvidence), no ICMP, no capture gap, and a plain ending. */
+function obviouslyHealthy(c: Connection): boolean {
+  const o = c.orig.ev;
+  const r = c.resp.ev;
+  if (o.rare !== null || r.rare !== null || c.icmpErrors !== 0 || c.missedBytes !== 0) return false;
+  if (o.segments === 0 || r.segments === 0) return false;
+  if (r.synAcks > 0 && o.firstAckFrame === 0) return false;
+  return (o.fins > 0) === (r.fins > 0);
+}
+
+function rstFindings(ctx: DiagnosisContext, out: FindingParts[]): void {
+  for (const sender of [ctx.orig, ctx.resp]) {
+    const rsts = sender.ev.rare?.rsts;
+    if (rsts === undefined) continue;
+    const receiver = sender === ctx.orig ? ctx.resp : ctx.orig;
+    for (let i = 0; i < rsts.length; i++) {
+      const rc = makeCase(ctx, sender, receiver, rsts[i]!, i > 0 ? rsts[i - 1]! : null);
+      for (const { rule } of RST_RULES) {
+        const f = rule(rc);
+        if (f !== null) {
+          out.push(f);
+          break;
+        }
+      }
+    }
+  }
+}
+
+function merge(parts: FindingParts[]): FindingParts[] {
+  const out: FindingParts[] = [];
+  for (const p of parts) {
+    const same = out.find((q) => q.kind === p.kind && q.by === p.by && q.reason === p.reason);
+    if (same === undefined) out.push(p);
+    else same.frames = [...same.frames, ...p.frames];
+  }
+  return out.sort((a, b) => a.time - b.time);
+}
+
+/** Remembers what later connections may need: listeners, and how a reused 4-tuple's old incarnation ended. */
+function remember(c: Connection, endReason: EndReason, memory: DiagnosisMemory): void {
+  if (c.resp.ev.synAcks > 0) memory.noteListener(endpointHash(c.respA0, c.respA1, c.respA2, c.respA3, c.respPort));
+  if (endReason === 'reused') {
+    const ctx = buildContext(c, 'OTH', endReason, c.lastPacketTime, memory);
+    const finBy = [ctx.orig, ctx.resp].filter((s) => s.ev.fins > 0).map((s) => s.key);
+    const rstBy = [ctx.orig, ctx.resp].filter((s) => s.ev.rstCount > 0).map((s) => s.key);
+    memory.notePrevious(tupleKey(c), { finBy, rstBy, endTime: c.lastPacketTime });
+  }
+}
+
+/**
+ * The findings for one finished connection. `observedUntil`: the time up to which the capture
+ * watched it (the capture's end, or when Zeek's timers removed it).
+ */
+export function diagnoseConnection(
+  c: Connection,
+  endReason: EndReason,
+  observedUntil: number,
+  memory: DiagnosisMemory,
+  state?: ConnState,
+  addrs?: { orig: string; resp: string },
+): Finding[] {
+  remember(c, endReason, memory);
+  if (obviouslyHealthy(c)) return [];
+  const ctx = buildContext(c, state ?? connState(c), endReason, observedUntil, memory, addrs?.orig, addrs?.resp);
+  const parts: FindingParts[] = [];
+  rstFindings(ctx, parts);
+  for (const { rule } of CONNECTION_RULES) rule(ctx, parts);
+  return merge(parts).map(makeFinding);
+}

@@ -1,0 +1,459 @@
+/**
+ * Every diagnosis rule on synthetic captures built byte by byte: each scenario is a short TCP
+ * conversation written the way a Linux stack would put it on the wire, encoded in several capture
+ * formats and link types (pcap/Ethernet, pcapng/Linux cooked, pcap/raw IP, pcapng/cooked v2),
+ * over IPv4 and IPv6, with other ports and timings, and the findings must name the right kind,
+ * side, kernel reason, confidence band and errnos.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
+import { connectionToJson } from '../src/report/json.js';
+import { renderFindings } from '../src/report/text.js';
+import { analyzeBuffer } from './helpers/analyze-buffer.js';
+import { ethernet, ipPacket, pcapFile, pcapngFile, tcpIpPacket, type TcpSegmentSpec } from './helpers/capture-builder.js';
+
+interface Ends {
+  client: string;
+  server: string;
+  cport: number;
+  sport: number;
+}
+
+interface Seg {
+  ts: number;
+  bytes: number[];
+}
+
+/** A conversation between a client and a server with automatic sequence numbers. */
+class Conv {
+  readonly segs: Seg[] = [];
+  t: number;
+  cNext: number;
+  sNext: number;
+  readonly cIsn: number;
+  readonly sIsn: number;
+
+  constructor(
+    readonly ends: Ends,
+    t0 = 1_700_000_000,
+    cIsn = 0x7a000000 + ends.cport,
+    sIsn = 0xd1000000 - ends.sport,
+  ) {
+    this.t = t0;
+    this.cIsn = cIsn >>> 0;
+    this.sIsn = sIsn >>> 0;
+    this.cNext = this.cIsn;
+    this.sNext = this.sIsn;
+  }
+
+  private send(fromClient: boolean, flags: string, o: { len?: number; payload?: string; dt?: number; seq?: number; ack?: number; ttl?: number; win?: number }): this {
+    this.t += o.dt ?? 0.001;
+    const payload = o.payload !== undefined ? Buffer.from(o.payload) : Buffer.alloc(o.len ?? 0, 0x61);
+    const seq = o.seq ?? (fromClient ? this.cNext : this.sNext);
+    const ack = o.ack ?? (flags.includes('A') ? (fromClient ? this.sNext : this.cNext) : 0);
+    const spec: TcpSegmentSpec = {
+      src: fromClient ? this.ends.client : this.ends.server,
+      dst: fromClient ? this.ends.server : this.ends.client,
+      sport: fromClient ? this.ends.cport : this.ends.sport,
+      dport: fromClient ? this.ends.sport : this.ends.cport,
+      seq: seq >>> 0,
+      ack: ack >>> 0,
+      flags,
+      payload,
+      window: o.win ?? 64000,
+      ttl: o.ttl ?? 64,
+      ipId: this.segs.length + 1,
+    };
+    this.segs.push({ ts: this.t, bytes: tcpIpPacket(spec) });
+    if (o.seq === undefined && !flags.includes('R')) {
+      const adv = payload.length + (flags.includes('S') ? 1 : 0) + (flags.includes('F') ? 1 : 0);
+      if (fromClient) this.cNext = (this.cNext + adv) >>> 0;
+      else this.sNext = (this.sNext + adv) >>> 0;
+    }
+    return this;
+  }
+
+  c(flags: string, o: Parameters<Conv['send']>[2] = {}): this {
+    return this.send(true, flags, o);
+  }
+
+  s(flags: string, o: Parameters<Conv['send']>[2] = {}): this {
+    return this.send(false, flags, o);
+  }
+
+  handshake(): this {
+    return this.c('S').s('SA').c('A');
+  }
+
+  /** A raw packet (ICMP, another flow) at the conversation's clock. */
+  raw(bytes: number[], dt = 0.001): this {
+    this.t += dt;
+    this.segs.push({ ts: this.t, bytes });
+    return this;
+  }
+}
+
+type Encoding = 'pcap-ether' | 'pcapng-sll' | 'pcap-raw' | 'pcapng-sll2';
+
+function sll(ip: number[]): number[] {
+  const et = ip[0]! >> 4 === 6 ? 0x86dd : 0x0800;
+  return [0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, et >> 8, et & 255, ...ip];
+}
+
+function sll2(ip: number[]): number[] {
+  const et = ip[0]! >> 4 === 6 ? 0x86dd : 0x0800;
+  return [et >> 8, et & 255, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, ...ip];
+}
+
+function encode(segs: Seg[], enc: Encoding): Buffer {
+  switch (enc) {
+    case 'pcap-ether':
+      return pcapFile(segs.map((s) => ({ ts: s.ts, data: ethernet(s.bytes) })));
+    case 'pcap-raw':
+      return pcapFile(segs.map((s) => ({ ts: s.ts, data: s.bytes })), { linkType: 101, nanoseconds: true });
+    case 'pcapng-sll':
+      return pcapngFile([{ interfaces: [{ linkType: 113 }], frames: segs.map((s) => ({ ts: s.ts, data: sll(s.bytes) })) }]);
+    case 'pcapng-sll2':
+      return pcapngFile([{ interfaces: [{ linkType: 276, tsresol: 9 }], frames: segs.map((s) => ({ ts: s.ts, data: sll2(s.bytes) })) }]);
+  }
+}
+
+async function analyzeConv(conv: Conv, enc: Encoding = 'pcap-ether'): Promise<ConnectionRecord[]> {
+  const res = await analyzeBuffer(encode(conv.segs, enc));
+  assert.equal(res.error, null);
+  for (const r of res.connections) assert.equal(connectionToJson(r), JSON.stringify(r), 'hand-written JSON of findings');
+  return res.connections;
+}
+
+function only(recs: ConnectionRecord[], kind: string): { r: ConnectionRecord; f: Finding } {
+  const hits = recs.flatMap((r) => r.findings.filter((f) => f.kind === kind).map((f) => ({ r, f })));
+  assert.equal(hits.length, 1, `one ${kind} finding; got ${JSON.stringify(recs.map((r) => r.findings.map((f) => `${f.kind}/${f.by}/${f.reason}`)))}`);
+  return hits[0]!;
+}
+
+function resetBy(recs: ConnectionRecord[], by: 'orig' | 'resp'): Finding[] {
+  return recs.flatMap((r) => r.findings.filter((f) => f.by === by && f.reason !== 'NONE'));
+}
+
+const V4: Ends = { client: '10.1.2.3', server: '10.9.8.7', cport: 40123, sport: 8080 };
+const V6: Ends = { client: '2001:db8::c1', server: '2001:db8:ff::5', cport: 51515, sport: 443 };
+const MATRIX: Array<[string, Ends, Encoding]> = [
+  ['IPv4 pcap/Ethernet', V4, 'pcap-ether'],
+  ['IPv6 pcapng/Linux cooked', V6, 'pcapng-sll'],
+  ['IPv4 pcap/raw IP', { ...V4, cport: 33333, sport: 5432 }, 'pcap-raw'],
+  ['IPv6 pcapng/cooked v2', { ...V6, cport: 60001, sport: 9000 }, 'pcapng-sll2'],
+];
+
+describe('diagnosis rules on synthetic captures', () => {
+  for (const [name, ends, enc] of MATRIX) {
+    describe(name, () => {
+      it('refused: SYN answered by RST+ACK → NO_SOCKET, ECONNREFUSED', async () => {
+        const cv = new Conv(ends);
+        cv.c('S').s('RA', { seq: 0, ack: cv.cNext });
+        const recs = await analyzeConv(cv, enc);
+        const { r, f } = only(recs, 'refused');
+        assert.equal(r.conn_state, 'REJ');
+        assert.equal(f.by, 'resp');
+        assert.equal(f.reason, 'NO_SOCKET');
+        assert.ok(f.confidence >= 0.9);
+        assert.deepEqual(f.errno, { orig: 'ECONNREFUSED', resp: null });
+        assert.deepEqual(f.frames, [1, 2]);
+      });
+
+      it('close() with unread data: RST instead of FIN after unanswered data → TCP_ABORT_ON_CLOSE', async () => {
+        const cv = new Conv(ends).handshake();
+        cv.c('PA', { len: 300 }).s('A').s('RA', { dt: 0.1 });
+        const recs = await analyzeConv(cv, enc);
+        const f = resetBy(recs, 'resp');
+        assert.equal(f.length, 1);
+        assert.equal(f[0]!.kind, 'reset');
+        assert.equal(f[0]!.reason, 'TCP_ABORT_ON_CLOSE');
+        assert.equal(f[0]!.state, 'TCP_ESTABLISHED');
+        assert.ok(f[0]!.confidence >= 0.8);
+        assert.deepEqual(f[0]!.errno, { orig: 'ECONNRESET', resp: null });
+        assert.ok(f[0]!.frames.includes(4) && f[0]!.frames.includes(6));
+      });
+
+      it('SO_LINGER {1,0} with nothing unread: the peer sent no data → TCP_STATE', async () => {
+        const cv = new Conv(ends).handshake();
+        cv.c('PA', { len: 5 }).s('A').c('RA', { dt: 0.05 });
+        const recs = await analyzeConv(cv, enc);
+        const f = resetBy(recs, 'orig');
+        assert.equal(f.length, 1);
+        assert.equal(f[0]!.reason, 'TCP_STATE');
+        assert.deepEqual(f[0]!.errno, { orig: null, resp: 'ECONNRESET' });
+      });
+
+      it('abort after answering everything: the wire cannot tell → UNKNOWN with both candidates', async () => {
+        const cv = new Conv(ends).handshake();
+        cv.c('PA', { len: 40 }).s('PA', { len: 900 }).c('A').s('RA', { dt: 0.2 });
+        const recs = await analyzeConv(cv, enc);
+        const f = resetBy(recs, 'resp');
+        assert.equal(f.length, 1);
+        assert.equal(f[0]!.reason, 'UNKNOWN');
+        assert.deepEqual([...f[0]!.candidates!].sort(), ['TCP_ABORT_ON_CLOSE', 'TCP_STATE']);
+        assert.ok(f[0]!.confidence <= 0.5);
+      });
+
+      it('data after close(), FIN not yet acknowledged → TCP_ABORT_ON_DATA, the writer gets EPIPE', async () => {
+        const cv = new Conv(ends).handshake();
+        cv.s('FA').c('PA', { len: 100, dt: 0.01 });
+        const ackOfData = cv.cNext;
+        void ackOfData;
+        cv.s('R', { seq: cv.sNext });
+        const recs = await analyzeConv(cv, enc);
+        const f = resetBy(recs, 'resp');
+        assert.equal(f.length, 1);
+        assert.equal(f[0]!.reason, 'TCP_ABORT_ON_DATA');
+        // The writer is in CLOSE_WAIT: EPIPE. The resetting side sees ECONNRESET only if it had used shutdown().
+        assert.deepEqual(f[0]!.errno, { orig: 'EPIPE', resp: 'ECONNRESET' });
+      });
+
+      it('data after the FIN was acknowledged: close() (TCP_TIMEWAIT_SOCKET) or shutdown(SHUT_RDWR) (TCP_ABORT_ON_DATA) → UNKNOWN', async () => {
+        const cv = new Conv(ends).handshake();
+        cv.s('FA').c('A').c('PA', { len: 64, dt: 0.5 }).s('R', { seq: cv.sNext });
+        const recs = await analyzeConv(cv, enc);
+        const f = resetBy(recs, 'resp');
+        assert.equal(f.length, 1);
+        assert.equal(f[0]!.reason, 'UNKNOWN');
+        assert.deepEqual(f[0]!.candidates, ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA']);
+        assert.equal(f[0]!.errno.orig, 'EPIPE');
+      });
+
+      it('segments after an abort: the client port answers NO_SOCKET; a server port may still listen → UNKNOWN', async () => {
+        const cv = new Conv(ends).handshake();
+        cv.c('PA', { len: 10 }).s('A').c('RA', { dt: 0.01 }).s('PA', { len: 30, dt: 0.0001 }).c('R', { seq: cv.cNext });
+        const recs = await analyzeConv(cv, enc);
+        const f = resetBy(recs, 'orig');
+        assert.deepEqual(f.map((x) => x.reason).sort(), ['NO_SOCKET', 'TCP_STATE']);
+        const sv = new Conv({ ...ends, cport: ends.cport + 1 }).handshake();
+        sv.c('PA', { len: 10 }).s('RA', { dt: 0.01 }).c('PA', { len: 30, dt: 0.0001 }).s('R', { seq: sv.sNext });
+        const g = resetBy(await analyzeConv(sv, enc), 'resp');
+        assert.equal(g.length, 2);
+        const second = g.find((x) => x.reason !== 'TCP_ABORT_ON_CLOSE')!;
+        assert.equal(second.reason, 'UNKNOWN');
+        assert.deepEqual(second.candidates, ['TCP_FLAGS', 'NO_SOCKET']);
+      });
+
+      it('an RST with a foreign TTL while the "sender" keeps talking → a middlebox', async () => {
+        const cv = new Conv(ends).handshake();
+        cv.c('PA', { len: 20 }).s('PA', { len: 20 }).c('A');
+        cv.s('RA', { ttl: 113, dt: 1 }).s('PA', { len: 10, dt: 0.01 });
+        const recs = await analyzeConv(cv, enc);
+        const { f } = only(recs, 'middlebox-reset');
+        assert.equal(f.by, 'network');
+        assert.ok(f.confidence >= 0.85);
+      });
+    });
+  }
+
+  it('port reuse: SYN answered with an ACK for the old CLOSE_WAIT connection → client RST TCP_INVALID_ACK_SEQUENCE', async () => {
+    const old = new Conv(V4, 1_700_000_000, 1000, 5000).handshake();
+    old.c('PA', { len: 10 }).s('A').c('FA').s('A');
+    // The client's port wraps around; the server still holds the old connection in CLOSE_WAIT.
+    const cv = new Conv(V4, old.t + 30, 900_000, 0);
+    cv.c('S');
+    cv.s('A', { seq: old.sNext, ack: old.cNext, dt: 0.0001 });
+    cv.c('R', { seq: old.cNext, dt: 0.0001 });
+    cv.c('S', { seq: cv.cIsn, dt: 1.0 });
+    cv.s('SA', { seq: 777_777, ack: cv.cIsn + 1 });
+    const segs = [...old.segs, ...cv.segs];
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs }));
+    const { r, f } = only(recs, 'port-reuse');
+    assert.equal(f.by, 'orig');
+    assert.equal(f.reason, 'TCP_INVALID_ACK_SEQUENCE');
+    assert.equal(f.state, 'TCP_SYN_SENT');
+    assert.deepEqual(f.errno, { orig: null, resp: 'EPIPE' });
+    assert.ok(r.history.startsWith('S'));
+    assert.equal(recs.filter((x) => x.findings.some((y) => y.kind === 'half-close-stall' || y.kind === 'port-reuse')).length >= 1, true);
+  });
+
+  it('connect timeout: SYNs at 1, 2, 4 s intervals, nothing back → ETIMEDOUT', async () => {
+    const cv = new Conv({ ...V6, sport: 25 });
+    cv.c('S', { seq: cv.cIsn }).c('S', { seq: cv.cIsn, dt: 1 }).c('S', { seq: cv.cIsn, dt: 2 }).c('S', { seq: cv.cIsn, dt: 4 });
+    const other = new Conv({ ...V6, cport: 1111, sport: 22 }, cv.t + 5).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V6), { segs: [...cv.segs, ...other.segs] }), 'pcapng-sll');
+    // Zeek's attempt timer (5 s) ends the first record before the fourth SYN, which opens a second one: both are timeouts.
+    const hits = recs.filter((r) => r.findings.some((f) => f.kind === 'connect-timeout'));
+    assert.equal(hits.length, 2);
+    assert.ok(hits.every((r) => r.conn_state === 'S0'));
+    const r = hits[0]!;
+    const f = r.findings.find((x) => x.kind === 'connect-timeout')!;
+    assert.equal(r.orig_pkts, 3);
+    assert.equal(f.by, 'network');
+    assert.equal(f.reason, 'NONE');
+    assert.ok(f.confidence >= 0.9);
+    assert.deepEqual(f.errno, { orig: 'ETIMEDOUT', resp: null });
+  });
+
+  it('one SYN and the capture ends at once: no conclusion drawn', async () => {
+    const cv = new Conv(V4);
+    cv.c('S');
+    const recs = await analyzeConv(cv);
+    assert.deepEqual(recs[0]!.findings, []);
+  });
+
+  it('keepalive timeout: unanswered probes, then RST → TCP_KEEPALIVE_TIMEOUT, the prober gets ETIMEDOUT', async () => {
+    const cv = new Conv(V4).handshake();
+    cv.c('PA', { len: 10 }).s('A');
+    for (let i = 0; i < 4; i++) cv.c('A', { seq: cv.cNext - 1, dt: 75 });
+    cv.c('RA', { dt: 75 });
+    const recs = await analyzeConv(cv);
+    const { f } = only(recs, 'keepalive-timeout');
+    assert.equal(f.by, 'orig');
+    assert.equal(f.reason, 'TCP_KEEPALIVE_TIMEOUT');
+    assert.equal(f.errno.orig, 'ETIMEDOUT');
+  });
+
+  it('half-close stall: FIN acknowledged, the other side silent → CLOSE_WAIT on that side', async () => {
+    const cv = new Conv(V4).handshake();
+    cv.c('PA', { len: 10 }).s('PA', { len: 10 }).c('FA').s('A');
+    const later = new Conv({ ...V4, cport: 40999 }, cv.t + 120).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    const { r, f } = only(recs, 'half-close-stall');
+    assert.equal(r.conn_state, 'S2');
+    assert.equal(f.by, 'resp');
+    assert.equal(f.state, 'TCP_CLOSE_WAIT');
+    assert.ok(f.confidence >= 0.9);
+  });
+
+  it('zero window: the receiver stops reading, probes, the window reopens', async () => {
+    const cv = new Conv(V6).handshake();
+    cv.c('PA', { len: 1000 }).s('A', { win: 0 });
+    cv.c('A', { seq: cv.cNext - 1, dt: 0.2 }).s('A', { win: 0 }).c('A', { seq: cv.cNext - 1, dt: 0.4 }).s('A', { win: 0 });
+    cv.s('A', { win: 30000, dt: 2 }).c('PA', { len: 500 }).s('A');
+    const recs = await analyzeConv(cv, 'pcapng-sll2');
+    const { r, f } = only(recs, 'zero-window');
+    assert.equal(f.by, 'resp');
+    assert.ok(r.history.includes('w'));
+    assert.match(f.summary, /2\.\d s in all/);
+    assert.match(f.summary, /2 zero-window probes/);
+  });
+
+  it('retransmission timeout: the same segment at growing intervals, never acknowledged → ETIMEDOUT', async () => {
+    const cv = new Conv(V4).handshake();
+    const seq = cv.cNext;
+    cv.c('PA', { len: 100 });
+    for (const dt of [0.2, 0.4, 0.8, 1.6, 3.2]) cv.c('PA', { len: 100, seq, dt });
+    const later = new Conv({ ...V4, cport: 41000 }, cv.t + 30).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    const { f } = only(recs, 'retransmission-timeout');
+    assert.equal(f.errno.orig, 'ETIMEDOUT');
+    assert.ok(f.confidence >= 0.85);
+    only(recs, 'retransmissions');
+  });
+
+  it('ICMP port unreachable for a SYN → unreachable, ECONNREFUSED (a firewall)', async () => {
+    const cv = new Conv(V4);
+    cv.c('S');
+    const syn = cv.segs[0]!.bytes;
+    cv.raw(ipPacket('10.9.8.7', '10.1.2.3', 1, [3, 3, 0, 0, 0, 0, 0, 0, ...syn.slice(0, 28)]));
+    const recs = await analyzeConv(cv);
+    const { f } = only(recs, 'unreachable');
+    assert.equal(f.errno.orig, 'ECONNREFUSED');
+    assert.ok(recs.every((r) => r.findings.every((x) => x.kind !== 'refused')));
+  });
+
+  it('an RST carrying text shows it (RFC 1122 reset cause)', async () => {
+    const cv = new Conv(V4).handshake();
+    cv.c('PA', { len: 10 }).s('A').s('RA', { payload: 'server overloaded\x07' });
+    const recs = await analyzeConv(cv);
+    const f = resetBy(recs, 'resp');
+    assert.equal(f[0]!.rst_text, 'server overloaded\\x07');
+  });
+
+  it('challenge ACK: an RST off rcv_nxt is answered with an ACK and ignored', async () => {
+    const cv = new Conv(V4).handshake();
+    cv.c('PA', { len: 10 }).s('A');
+    cv.c('R', { seq: cv.cNext + 5000, dt: 0.5 }).s('A', { dt: 0.0001 });
+    const recs = await analyzeConv(cv);
+    const { f } = only(recs, 'challenge-ack');
+    assert.equal(f.by, 'resp');
+  });
+
+  it('the handshake-completing segment answered with RST by the listener → accept overflow, INVALID_SYN', async () => {
+    const cv = new Conv(V4);
+    cv.c('S').s('SA').c('PA', { len: 14, dt: 0.1 }).s('R', { seq: cv.sNext });
+    const recs = await analyzeConv(cv);
+    const { f } = only(recs, 'accept-overflow');
+    assert.equal(f.by, 'resp');
+    assert.equal(f.reason, 'INVALID_SYN');
+    assert.equal(f.errno.orig, 'ECONNRESET');
+  });
+
+  it('RST after the own FIN was acknowledged, nothing unread: TCP_STATE or TCP_ABORT_ON_LINGER → UNKNOWN', async () => {
+    const cv = new Conv(V6).handshake();
+    cv.c('FA').s('A').c('RA', { dt: 0.04 });
+    const f = resetBy(await analyzeConv(cv, 'pcapng-sll'), 'orig');
+    assert.equal(f.length, 1);
+    assert.equal(f[0]!.reason, 'UNKNOWN');
+    assert.deepEqual(f[0]!.candidates, ['TCP_STATE', 'TCP_ABORT_ON_LINGER']);
+  });
+
+  it('an IPv4 reply RST with a partial checksum (captured on its host) comes from netfilter, not the stack', async () => {
+    const cv = new Conv(V4);
+    cv.c('S').s('RA', { seq: 0, ack: cv.cNext });
+    const rst = cv.segs[1]!.bytes;
+    rst[20 + 16] ^= 0x5a; // break the TCP checksum the way checksum offload leaves it
+    const recs = await analyzeConv(cv);
+    const { f } = only(recs, 'refused');
+    assert.equal(f.by, 'network');
+    assert.equal(f.reason, 'UNKNOWN');
+    assert.equal(f.errno.orig, 'ECONNREFUSED');
+  });
+
+  it('accept-queue overflow: SYN-ACK sent again after the client\'s ACK', async () => {
+    const cv = new Conv(V4).handshake();
+    cv.c('PA', { len: 10 }).s('SA', { seq: cv.sIsn, ack: cv.cIsn + 1, dt: 1 });
+    const recs = await analyzeConv(cv);
+    const { f } = only(recs, 'accept-overflow');
+    assert.equal(f.by, 'resp');
+  });
+
+  it('SYN-ACK never acknowledged while the client keeps sending SYNs: SYN-ACKs lost on the way back', async () => {
+    const cv = new Conv(V4);
+    cv.c('S').s('SA').c('S', { seq: cv.cIsn, dt: 1 }).s('SA', { seq: cv.sIsn, ack: cv.cIsn + 1 }).c('S', { seq: cv.cIsn, dt: 2 });
+    const recs = await analyzeConv(cv);
+    const { f } = only(recs, 'handshake-incomplete');
+    assert.equal(f.by, 'network');
+    assert.equal(f.errno.orig, 'ETIMEDOUT');
+  });
+
+  it('capture loss is told apart from network loss', async () => {
+    const cv = new Conv(V4).handshake();
+    const seq = cv.cNext;
+    cv.c('PA', { len: 100 });
+    // 200 bytes the capture missed, acknowledged by the server.
+    cv.c('PA', { len: 100, seq: seq + 300 }).s('A', { ack: seq + 400 });
+    cv.cNext = seq + 400;
+    cv.c('FA').s('FA').c('A');
+    const recs = await analyzeConv(cv);
+    const { f } = only(recs, 'capture-loss');
+    assert.match(f.summary, /200 bytes/);
+    assert.ok(recs.every((r) => r.findings.every((x) => x.kind !== 'retransmissions')));
+  });
+
+  it('a clean connection has no findings, and the text report says so', async () => {
+    const cv = new Conv(V4).handshake();
+    cv.c('PA', { len: 10 }).s('PA', { len: 20 }).c('FA').s('FA').c('A');
+    const recs = await analyzeConv(cv);
+    assert.deepEqual(recs[0]!.findings, []);
+    assert.match(renderFindings(recs, 5), /HEALTHY: 1 connection without findings \(SF 1\)/);
+  });
+
+  it('the text report puts failures first, grouped by kind, with evidence, errno per side and advice', async () => {
+    const cv = new Conv(V4);
+    cv.c('S').s('RA', { seq: 0, ack: cv.cNext });
+    const ok = new Conv({ ...V4, cport: 40500 }, cv.t + 1).handshake();
+    ok.c('FA').s('FA').c('A');
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...ok.segs] }));
+    const text = renderFindings(recs, 5);
+    assert.match(text, /^FAILURES: 1 of 2 connections/);
+    assert.match(text, /refused — 1 finding/);
+    assert.match(text, /evidence: frames 1, 2/);
+    assert.match(text, /client sees: connect\(\) → ECONNREFUSED "Connection refused"/);
+    assert.match(text, /advice: /);
+    assert.match(text, /HEALTHY: 1 connection without findings/);
+  });
+});
