@@ -25,6 +25,8 @@ const TARGET_VS_TCPTRACE = 2;
 const TARGET_PEAK_RSS_BYTES = 300e6;
 /** "Unchanged at 5×": within 10 %, room for the garbage collector's timing. */
 const TARGET_RSS_GROWTH = 1.1;
+/** Diagnosis may cost at most this much over plain analyze (issue 5). */
+const TARGET_DIAGNOSIS_COST = 0.25;
 
 const MB = 1e6;
 
@@ -85,6 +87,11 @@ export function targetTable(runs: readonly Run[], files: readonly CaptureFile[])
       else row(`speed vs ${peer} on ${f.label}`, `${(other.seconds / own.seconds).toFixed(1)}x`, `>= ${target}x`, other.seconds / own.seconds >= target);
     }
     row(`peak RSS on ${f.label}`, `${(own.peakRssBytes / MB).toFixed(1)} MB`, `< ${TARGET_PEAK_RSS_BYTES / MB} MB`, own.peakRssBytes < TARGET_PEAK_RSS_BYTES);
+    const plain = find('tcpsleuth --no-diagnose', f);
+    if (plain !== undefined) {
+      const cost = own.seconds / plain.seconds - 1;
+      row(`diagnosis cost on ${f.label}`, `+${(cost * 100).toFixed(0)}%`, `<= +${TARGET_DIAGNOSIS_COST * 100}%`, cost <= TARGET_DIAGNOSIS_COST);
+    }
   }
   const [first, ...larger] = files;
   const base = first === undefined ? undefined : find('tcpsleuth', first);

@@ -29,6 +29,13 @@ export function benchTools(): Tool[] {
       missing: canAccess(CLI, constants.R_OK) ? null : `${CLI} not found: the CLI has not been built`,
     },
     {
+      // The same analysis without the diagnosis layer: what diagnosing costs, measured in the same run.
+      name: 'tcpsleuth --no-diagnose',
+      command: process.execPath,
+      args: (file) => [CLI, 'analyze', '--json', '--no-diagnose', file],
+      missing: canAccess(CLI, constants.R_OK) ? null : `${CLI} not found: the CLI has not been built`,
+    },
+    {
       name: 'tshark',
       command: tshark ?? 'tshark',
       args: (file) => ['-r', file, '-q', '-z', 'conv,tcp'],
