@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import type { ConnectionRecord, SummaryRecord } from '../../src/analyze/records.js';
 import { withTimeout } from './timeout.js';
 
 /** The compiled CLI: dist/test/helpers/cli.js → dist/src/cli/main.js. */
@@ -15,36 +16,8 @@ export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.me
 
 const CLI_TIMEOUT_MS = 20_000;
 
-export interface AddrPort {
-  addr: string;
-  port: number;
-}
-
-/** One line of conn.log, as the CLI's contract describes it. */
-export interface ConnectionRecord {
-  type: 'connection';
-  id: number;
-  orig: AddrPort;
-  resp: AddrPort;
-  first: number;
-  last: number;
-  conn_state: string;
-  history: string;
-  orig_pkts: number;
-  resp_pkts: number;
-  orig_bytes: number | null;
-  resp_bytes: number | null;
-  missed_bytes: number;
-  packets: { first: number; last: number };
-  findings: unknown[];
-}
-
-export interface SummaryRecord {
-  type: 'summary';
-  frames: number;
-  connections: number;
-  link_types: Record<string, unknown>;
-}
+// The CLI's JSON lines are the library's records (docs/json-schema.md).
+export type { ConnectionRecord, SummaryRecord } from '../../src/analyze/records.js';
 
 export interface AnalyzeReport {
   connections: ConnectionRecord[];
