@@ -62,8 +62,8 @@ export const portReuse: RstRule = (rc) => {
         ? [{ call: 'recv', errno: 'ECONNRESET', note: 'on the stale socket' }]
         : [];
   const calls = client.side === 'orig'
-    ? { orig: [{ call: 'connect', errno: null, note: 'succeeds ~1 s later' }], resp: serverCalls }
-    : { orig: serverCalls, resp: [{ call: 'connect', errno: null, note: 'succeeds ~1 s later' }] };
+    ? { orig: [{ call: 'connect', errno: null, note: 'succeeds once the SYN is retransmitted' }], resp: serverCalls }
+    : { orig: serverCalls, resp: [{ call: 'connect', errno: null, note: 'succeeds once the SYN is retransmitted' }] };
   return {
     kind: 'port-reuse',
     by: client.side,
@@ -77,7 +77,7 @@ export const portReuse: RstRule = (rc) => {
     summary:
       `Port reuse: ${client.label} reused port ${client.port} while ${server.label} still had the old connection ${oldState}. Its SYN (frame ${synFrame}) got an ACK for the old one ` +
       `(frame ${r.answerFrame}, a challenge ACK); the client reset it (${at(r)}, TCP_INVALID_ACK_SEQUENCE), killing the stale socket` +
-      `${serverErrno === null ? '' : ` (its application: ${serverErrno})`}, and its SYN retransmitted ~1 s later succeeds.`,
+      `${serverErrno === null ? '' : ` (its application: ${serverErrno})`}, and its retransmitted SYN then succeeds.`,
     advice: 'The server leaks connections its clients closed (CLOSE_WAIT: ss -tan state close-wait, tcpsleuth leaks): close() when recv() returns 0 and on every error path.',
     rstText: r.text,
   };
