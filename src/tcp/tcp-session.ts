@@ -7,7 +7,6 @@
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN, type PacketView } from '../dissect/packet.js';
 import { synWindowScale } from '../dissect/tcp.js';
 import { ackReceived, dataSent } from './content-gaps.js';
-import { noteSegment } from './evidence.js';
 import type { Connection } from './connection.js';
 import { type Endpoint, EndpointState, isHandshakeState } from './endpoint.js';
 import {
@@ -456,6 +455,4 @@ export function processSegment(c: Connection, isOrig: boolean, v: PacketView): v
   c.firstPacketSeen |= e.isOrig ? ORIG_SEEN : RESP_SEEN;
   e.pkts++;
   e.ipBytes += v.ipTotalLen;
-  // tcpsleuth's evidence for the diagnosis (reads the packet, never Zeek's state).
-  noteSegment(e.ev, peer.ev, v, c.startTime);
 }

@@ -11,6 +11,7 @@ import { TH_ACK, TH_FIN, TH_RST, TH_SYN, type PacketView } from '../dissect/pack
 import { Connection } from './connection.js';
 import { EndpointState } from './endpoint.js';
 import { FlowTable, flowHash } from './flow-table.js';
+import { noteSegment } from './evidence.js';
 import { processSegment } from './tcp-session.js';
 import { TimerWheel } from './timer-wheel.js';
 import { advanceTimers, HANDSHAKE_INACTIVITY_TIMEOUT, removalTime, TCP_CONNECTION_LINGER, TCP_SYN_TIMEOUT } from './timers.js';
@@ -93,7 +94,14 @@ export class TcpTracker {
       c.flipRoles();
       c.history = '^h';
     }
-    processSegment(c, c.isFromOrig(v.src0, v.src1, v.src2, v.src3, v.srcPort), v);
+    const isOrig = c.isFromOrig(v.src0, v.src1, v.src2, v.src3, v.srcPort);
+    // The endpoints as they stand now: processSegment may flip the roles, the objects stay.
+    const sender = isOrig ? c.orig : c.resp;
+    const receiver = isOrig ? c.resp : c.orig;
+    processSegment(c, isOrig, v);
+    // tcpsleuth's evidence for the diagnosis (reads the packet, never Zeek's state). Called here,
+    // not inside processSegment, so that function stays small enough for V8 to inline its helpers.
+    if (!v.badChecksum) noteSegment(sender.ev, receiver.ev, v, c.startTime);
     c.lastFrame = v.frame;
     c.lastPacketTime = t;
     if (v.tunnelDepth > c.tunnelDepth) c.tunnelDepth = v.tunnelDepth;
