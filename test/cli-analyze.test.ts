@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { ProgressLine } from '../src/report/progress.js';
 import { ethernet, handshakeDataClose, pcapFile, tcpIpPacket, type FrameSpec, type TcpSegmentSpec } from './helpers/capture-builder.js';
+import { cliPath } from './helpers/paths.js';
 import { jsonLines, runCli } from './helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsl-cli-'));
@@ -74,6 +77,31 @@ describe('analyze output', () => {
   it('--limit cuts the table and says how many more there are', async () => {
     const r = await runCli(['analyze', '--limit', '1', capture]);
     assert.match(r.stdout, /… 1 more connections \(--limit 0 shows all/);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('stops reading, reports what was read, and exits 130', async () => {
+    const child = spawn(process.execPath, [cliPath, 'analyze', '--json', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const file = pcapFile(frames);
+    // The first connection's packets, then Ctrl-C, then more bytes: the read stops at that chunk.
+    child.stdin.write(file.subarray(0, 24 + 5 * 80));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.stdin.write(file.subarray(24 + 5 * 80));
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 130, Buffer.concat(err).toString());
+    assert.match(Buffer.concat(err).toString(), /interrupted after \d+ frames; the report covers what was read/);
+    const recs = jsonLines(Buffer.concat(out).toString());
+    const summary = recs.at(-1)!;
+    assert.equal(summary['type'], 'summary');
+    assert.equal(summary['interrupted'], true);
+    assert.ok((summary['frames'] as number) < frames.length, String(summary['frames']));
   });
 });
 

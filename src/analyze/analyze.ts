@@ -36,6 +36,11 @@ export interface AnalyzeOptions extends ConnectionFilter {
   likelyServerPorts?: ReadonlySet<number>;
   /** Called after every chunk read. */
   onProgress?: (p: AnalyzeProgress) => void;
+  /**
+   * Stops reading at the next chunk boundary when aborted (Ctrl-C): what was read is analysed
+   * and reported as usual, and the summary says `interrupted`.
+   */
+  signal?: AbortSignal;
   /** Explain failed connections (the `findings` of each record); on unless false. */
   diagnose?: boolean;
   /** With connectionId: receives the packet-by-packet view of that connection when it ends. */
@@ -109,7 +114,7 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     }
   };
 
-  reader = new CaptureReader(input, onFrame, options.name);
+  reader = new CaptureReader(input, onFrame, options.name, options.signal);
   let fatal: TsleuthError | null = null;
   try {
     for await (const _ of reader.read()) {
@@ -146,6 +151,7 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     first: firstTs,
     last: lastTs,
     peak_live_connections: tracker.stats.peakLiveConnections,
+    interrupted: reader.interrupted,
     error: fatal === null ? null : { code: fatal.code, message: fatal.describe(), offset: fatal.context.offset ?? null, frame: fatal.context.frame ?? null },
   };
   yield [...pending.splice(0, pending.length), summary];

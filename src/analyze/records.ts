@@ -118,6 +118,8 @@ export interface SummaryRecord {
   first: number | null;
   last: number | null;
   peak_live_connections: number;
+  /** Reading was stopped on request (Ctrl-C) before the end of the input. */
+  interrupted: boolean;
   /** The fatal fault that stopped reading, if any; everything before it is reported. */
   error: { code: string; message: string; offset: number | null; frame: number | null } | null;
 }

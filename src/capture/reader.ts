@@ -31,12 +31,17 @@ export class CaptureReader {
   readonly name: string;
   readonly progress: ReadProgress = { sourceBytes: 0, sourceSize: undefined };
   private parser: CaptureParser | null = null;
+  /** Set when read() stopped early because the signal was aborted. */
+  interrupted = false;
   private readonly input: CaptureInput;
   private readonly sink: FrameSink;
+  private readonly signal: AbortSignal | undefined;
 
-  constructor(input: CaptureInput, sink: FrameSink, name?: string) {
+  /** `signal`: when aborted, read() stops before the next chunk (what came before is complete). */
+  constructor(input: CaptureInput, sink: FrameSink, name?: string, signal?: AbortSignal) {
     this.input = input;
     this.sink = sink;
+    this.signal = signal;
     this.name = name ?? (typeof input === 'string' ? (input === '-' ? '<stdin>' : input) : '<stream>');
   }
 
@@ -80,6 +85,10 @@ export class CaptureReader {
     this.parser = this.makeParser(sniffed, compressed);
     const parser = this.parser;
     for await (const chunk of chunks) {
+      if (this.signal?.aborted) {
+        this.interrupted = true;
+        return;
+      }
       parser.push(chunk);
       yield;
     }

@@ -39,8 +39,11 @@ options:
   --no-diagnose          skip the diagnosis (no findings; the connection table only)
   --no-progress          never draw the progress line (it only appears when stderr is a terminal)
 
+Ctrl-C stops reading and reports what was read (a second Ctrl-C quits at once).
+
 exit status: 0 ok, 1 --fail-on matched, 2 usage error or unreadable input,
-             3 the capture is damaged part-way (everything before the fault is reported)`;
+             3 the capture is damaged part-way (everything before the fault is reported),
+             130 stopped by Ctrl-C (after reporting what was read)`;
 
 const FAILED: ConnState[] = ['REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'S0', 'SH', 'SHR'];
 
@@ -124,7 +127,11 @@ export async function runAnalyze(argv: string[]): Promise<number> {
 
   const progress = !values['no-progress'] && ProgressLine.enabled() ? new ProgressLine() : null;
   let traced: { rows: PacketRow[]; record: ConnectionRecord } | null = null;
+  // The first Ctrl-C ends the read and lets the report print; the default handler returns for a second one.
+  const interrupt = new AbortController();
+  process.once('SIGINT', () => interrupt.abort());
   const options: AnalyzeOptions = {
+    signal: interrupt.signal,
     hosts: values.host,
     ports: values.port?.map((p) => parsePort(p, '--port')),
     connectionId,
@@ -184,6 +191,10 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   if (fatal !== null) {
     process.stderr.write(`tcpsleuth: ${fatal.describe()}\n`);
     return EXIT.DAMAGED;
+  }
+  if (summary.interrupted) {
+    process.stderr.write(`tcpsleuth: interrupted after ${summary.frames} frames; the report covers what was read\n`);
+    return EXIT.INTERRUPTED;
   }
   return failed ? EXIT.FINDINGS : EXIT.OK;
 }

@@ -7,4 +7,6 @@ export const EXIT = {
   UNREADABLE: 2,
   /** The input is damaged part-way; everything before the fault was reported. */
   DAMAGED: 3,
+  /** Stopped by Ctrl-C (128 + SIGINT), after reporting what it had. */
+  INTERRUPTED: 130,
 } as const;

@@ -69,6 +69,7 @@ export function renderSummary(s: SummaryRecord): string {
   if (s.icmp_errors.attributed + s.icmp_errors.unmatched > 0) {
     lines.push(`ICMP errors about TCP: ${s.icmp_errors.attributed} matched to a connection, ${s.icmp_errors.unmatched} unmatched`);
   }
+  if (s.interrupted) lines.push('interrupted (Ctrl-C): the capture was not read to its end');
   const malformed = Object.entries(s.malformed);
   if (malformed.length > 0) lines.push(`malformed frames (skipped): ${malformed.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (s.bad_checksum_segments > 0) lines.push(`${s.bad_checksum_segments} TCP segments dropped for a bad checksum (--verify-checksums)`);
