@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { newFrame } from '../src/capture/frame.js';
 import { Dissector, Verdict } from '../src/dissect/dissector.js';
 import { formatAddress, parseAddress } from '../src/dissect/packet.js';
-import { parseTcpOptions } from '../src/dissect/tcp.js';
+import { parseTcpOptions, synWindowScale } from '../src/dissect/tcp.js';
 import { ethernet, ipPacket, tcpIpPacket, tcpSegment } from './helpers/capture-builder.js';
 
 const seg = { src: '192.0.2.1', dst: '198.51.100.7', sport: 51000, dport: 443, seq: 7, ack: 9, flags: 'PA', payload: 'hello' };
@@ -188,4 +188,30 @@ describe('addresses', () => {
     assert.equal(parseAddress('300.1.1.1'), null);
     assert.equal(parseAddress('1::2::3'), null);
   });
+});
+
+it('synWindowScale reads the shift exactly as parseTcpOptions does, on well-formed and broken option lists', () => {
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const kinds = [0, 1, 2, 3, 4, 5, 8, 30, 254];
+  let withScale = 0;
+  for (let i = 0; i < 5000; i++) {
+    const optLen = 4 * rand(11); // 0..40 bytes of options
+    const b = Buffer.alloc(20 + optLen);
+    for (let p = 20; p < b.length; ) {
+      const kind = kinds[rand(kinds.length)]!;
+      b[p++] = kind;
+      if (kind <= 1 || p >= b.length) continue;
+      const len = rand(5) === 0 ? rand(12) : kind === 3 ? 3 : kind === 8 ? 10 : kind === 2 ? 4 : 2 + rand(6);
+      b[p++] = len;
+      for (let k = 2; k < len && p < b.length; k++) b[p++] = rand(256);
+    }
+    const expected = parseTcpOptions(b, 0, b.length).windowScale ?? -1;
+    if (expected >= 0) withScale++;
+    assert.equal(synWindowScale(b, 0, b.length), expected, b.toString('hex'));
+  }
+  assert.ok(withScale > 100, `only ${withScale} option lists had a window scale`);
 });

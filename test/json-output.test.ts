@@ -6,6 +6,7 @@ import { it } from 'node:test';
 import { analyze } from '../src/analyze/analyze.js';
 import type { ConnectionRecord } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
+import { JsonEncoder } from '../src/report/json-encoder.js';
 import { conformanceDir } from './helpers/paths.js';
 
 it('connectionToJson equals JSON.stringify on every connection of the conformance traces', async () => {
@@ -34,4 +35,38 @@ it('handles the optional shapes: nulls, weirds, ICMP, findings, IPv6', () => {
   };
   assert.equal(connectionToJson(r), JSON.stringify(r));
   assert.deepEqual(JSON.parse(connectionToJson(r)), r);
+});
+
+it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
+  const e = new JsonEncoder(8); // small, so growing is exercised too
+  const strings = [
+    '', 'plain', 'a "quoted" \\ back\\slash', '\u0000\u0001\b\t\n\u000b\f\r\u001f\u007f', 'é ü — × …', '日本語', '😀 pair', 'lone \ud800 high',
+    'lone \udc00 low', 'end \ud83d', '\udc00\ud800', 'U+2028 \u2028 U+2029 \u2029', '\u202e bidi',
+  ];
+  // Random strings over an alphabet full of edge cases.
+  const alphabet = ['a', '"', '\\', '\n', '\u0000', '\u001f', 'é', '€', '\ud83d', '\ude00', '\ud800', '\udfff', '\uffff', ' '];
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let i = 0; i < 500; i++) {
+    let s = '';
+    for (let k = rand(20); k > 0; k--) s += alphabet[rand(alphabet.length)];
+    strings.push(s);
+  }
+  for (const s of strings) {
+    e.reset();
+    e.str(s);
+    assert.equal(e.toString(), JSON.stringify(s), JSON.stringify(s));
+  }
+  const numbers = [0, -0, 1, 9, 10, 99, 100, 2147483647, 2147483648, 4294967296, -1, -2147483648, 0.5, 1709251200.030743, 1e21, 1e-7, 123.456, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER];
+  for (const n of numbers) {
+    e.reset();
+    e.num(n);
+    assert.equal(e.toString(), JSON.stringify(n), String(n));
+  }
+  e.reset();
+  e.raw('x € 😀 y');
+  assert.equal(e.toString(), 'x € 😀 y');
 });

@@ -67,15 +67,16 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
   let tcpSegments = 0;
   let badChecksums = 0;
   let nonTcp = 0;
-  let firstTs: number | null = null;
-  let lastTs: number | null = null;
+  // Capture time of the first and latest frame (frames > 0). Fields of an object, not `let`s the
+  // closures share: a double assigned to a closure variable is boxed anew for every frame.
+  const clock = { frames: 0, first: 0.5, last: 0.5 };
   const trace = options.connectionId !== undefined && options.onPacketTrace ? new PacketTrace(options.connectionId) : null;
 
   const memory = options.diagnose === false ? null : new DiagnosisMemory();
   const onConnectionEnd = (c: Connection, reason: EndReason, endTime: number): void => {
     const state = connState(c);
     // How long the capture watched it: to the capture's end, or until Zeek's timers removed it.
-    const until = reason === 'end_of_capture' ? Math.max(lastTs ?? endTime, endTime) : endTime;
+    const until = reason === 'end_of_capture' ? Math.max(clock.frames > 0 ? clock.last : endTime, endTime) : endTime;
     const r = toConnectionRecord(c, reason, [], state);
     if (memory !== null) r.findings = diagnoseConnection(c, reason, until, memory, state, { orig: r.orig.addr, resp: r.resp.addr });
     connStates.set(r.conn_state, (connStates.get(r.conn_state) ?? 0) + 1);
@@ -88,8 +89,8 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
   let reader: CaptureReader | null = null;
 
   const onFrame = (f: Frame): void => {
-    if (firstTs === null) firstTs = f.ts;
-    lastTs = f.ts;
+    if (clock.frames++ === 0) clock.first = f.ts;
+    clock.last = f.ts;
     const verdict = dissector.dissect(f);
     if (verdict === Verdict.Tcp) {
       tcpSegments++;
@@ -148,8 +149,8 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     malformed: Object.fromEntries(malformed),
     snaplen_truncated_frames: info?.truncatedFrames ?? 0,
     capture_faults: Object.fromEntries(info?.faults ?? []),
-    first: firstTs,
-    last: lastTs,
+    first: clock.frames > 0 ? clock.first : null,
+    last: clock.frames > 0 ? clock.last : null,
     peak_live_connections: tracker.stats.peakLiveConnections,
     interrupted: reader.interrupted,
     error: fatal === null ? null : { code: fatal.code, message: fatal.describe(), offset: fatal.context.offset ?? null, frame: fatal.context.frame ?? null },

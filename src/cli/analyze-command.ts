@@ -6,7 +6,8 @@ import { analyzeInBatches, type AnalyzeOptions } from '../analyze/analyze.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
 import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
 import { TsleuthError } from '../errors.js';
-import { connectionToJson } from '../report/json.js';
+import { writeConnectionJson } from '../report/json.js';
+import { JsonEncoder } from '../report/json-encoder.js';
 import { ProgressLine } from '../report/progress.js';
 import { FINDING_KINDS, topicNames } from '../diagnose/knowledge.js';
 import { renderConnectionTable, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
@@ -145,6 +146,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   };
 
   const out = new LineWriter();
+  const json = new JsonEncoder();
   const records: ConnectionRecord[] = [];
   let summary: SummaryRecord | null = null;
   let failed = false;
@@ -156,7 +158,11 @@ export async function runAnalyze(argv: string[]): Promise<number> {
           summary = r;
         } else {
           if (failOn !== null && failsOn(failOn, r)) failed = true;
-          if (values.json) out.push(connectionToJson(r));
+          if (values.json) {
+            json.reset();
+            writeConnectionJson(json, r);
+            out.pushBytes(json.bytes());
+          }
           else records.push(r);
         }
       }

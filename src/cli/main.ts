@@ -4,29 +4,48 @@
  * exit status. Each subcommand lives in its own module and only wires library calls together.
  */
 import { TsleuthError } from '../errors.js';
-import { ANALYZE_USAGE, runAnalyze } from './analyze-command.js';
-import { CHAT_USAGE, runChat } from './chat-command.js';
 import { EXIT } from './exit-codes.js';
-import { EXPLAIN_USAGE, runExplain } from './explain-command.js';
-import { LAB_USAGE, runLab } from './lab-command.js';
-import { LEAKS_USAGE, runLeaks } from './leaks-command.js';
-import { runSockets, SOCKETS_USAGE } from './sockets-command.js';
-import { runTrace, TRACE_USAGE } from './trace-command.js';
 
-interface Command {
-  summary: string;
+interface CommandModule {
   usage: string;
   run: (argv: string[]) => Promise<number>;
 }
 
+interface Command {
+  summary: string;
+  /** Loaded when asked for, so `analyze` does not pay for netlink, the lab's addon or the chat server. */
+  load: () => Promise<CommandModule>;
+}
+
 const COMMANDS: Record<string, Command> = {
-  analyze: { summary: 'every TCP connection in a pcap/pcapng capture, Zeek-style (conn_state, history)', usage: ANALYZE_USAGE, run: runAnalyze },
-  explain: { summary: 'the knowledge behind a finding: an errno, a kernel reset reason or a finding kind', usage: EXPLAIN_USAGE, run: runExplain },
-  trace: { summary: 'live kernel events: RSTs with their reasons, drops, errors, retransmissions', usage: TRACE_USAGE, run: runTrace },
-  sockets: { summary: 'the live TCP socket table over netlink, with owning processes', usage: SOCKETS_USAGE, run: runSockets },
-  leaks: { summary: 'processes leaking sockets: CLOSE_WAIT piles, orphaned socket fds, fd limits', usage: LEAKS_USAGE, run: runLeaks },
-  chat: { summary: 'the LAN chat tool: chat serve, chat join', usage: CHAT_USAGE, run: runChat },
-  lab: { summary: 'reproduce classic TCP failures in throw-away namespaces: wire, kernel and errno side by side', usage: LAB_USAGE, run: runLab },
+  analyze: {
+    summary: 'every TCP connection in a pcap/pcapng capture, Zeek-style (conn_state, history)',
+    load: async () => import('./analyze-command.js').then((m) => ({ usage: m.ANALYZE_USAGE, run: m.runAnalyze })),
+  },
+  explain: {
+    summary: 'the knowledge behind a finding: an errno, a kernel reset reason or a finding kind',
+    load: async () => import('./explain-command.js').then((m) => ({ usage: m.EXPLAIN_USAGE, run: m.runExplain })),
+  },
+  trace: {
+    summary: 'live kernel events: RSTs with their reasons, drops, errors, retransmissions',
+    load: async () => import('./trace-command.js').then((m) => ({ usage: m.TRACE_USAGE, run: m.runTrace })),
+  },
+  sockets: {
+    summary: 'the live TCP socket table over netlink, with owning processes',
+    load: async () => import('./sockets-command.js').then((m) => ({ usage: m.SOCKETS_USAGE, run: m.runSockets })),
+  },
+  leaks: {
+    summary: 'processes leaking sockets: CLOSE_WAIT piles, orphaned socket fds, fd limits',
+    load: async () => import('./leaks-command.js').then((m) => ({ usage: m.LEAKS_USAGE, run: m.runLeaks })),
+  },
+  chat: {
+    summary: 'the LAN chat tool: chat serve, chat join',
+    load: async () => import('./chat-command.js').then((m) => ({ usage: m.CHAT_USAGE, run: m.runChat })),
+  },
+  lab: {
+    summary: 'reproduce classic TCP failures in throw-away namespaces: wire, kernel and errno side by side',
+    load: async () => import('./lab-command.js').then((m) => ({ usage: m.LAB_USAGE, run: m.runLab })),
+  },
 };
 
 function usage(): string {
@@ -39,13 +58,13 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
-    const cmd = topic === undefined ? undefined : COMMANDS[topic];
+    const cmd = topic !== undefined && Object.hasOwn(COMMANDS, topic) ? await COMMANDS[topic]!.load() : undefined;
     process.stdout.write(`${cmd?.usage ?? usage()}\n`);
     return name === undefined ? EXIT.UNREADABLE : EXIT.OK;
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (cmd === undefined) throw new TsleuthError('TSL_ERR_USAGE', `unknown command ${JSON.stringify(name)} (try tcpsleuth --help)`);
-  return cmd.run(rest);
+  return (await cmd.load()).run(rest);
 }
 
 main(process.argv.slice(2)).then(

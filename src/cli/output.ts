@@ -31,6 +31,16 @@ export class LineWriter {
     this.buf[this.used++] = 0x0a;
   }
 
+  /** Queues a line already encoded as UTF-8 (without its newline). */
+  pushBytes(b: Buffer): void {
+    if (this.used + b.length + 1 > this.buf.length) {
+      this.writeOut();
+      if (b.length + 1 > this.buf.length) this.buf = Buffer.allocUnsafe(b.length + 1);
+    }
+    this.used += b.copy(this.buf, this.used);
+    this.buf[this.used++] = 0x0a;
+  }
+
   async flushIfFull(): Promise<void> {
     if (this.used > BUFFER_SIZE / 2) await this.flush();
   }

@@ -86,9 +86,27 @@ export function parseTcpOptions(b: Buffer, tcpOffset: number, headerLen: number)
   return out;
 }
 
-/** The window-scale option of a SYN, or -1 if absent. */
+/**
+ * The window-scale option of a SYN, or -1 if absent. Walks the options as parseTcpOptions does,
+ * without building its object: it runs for every SYN and SYN-ACK.
+ */
 export function synWindowScale(b: Buffer, tcpOffset: number, headerLen: number): number {
-  return parseTcpOptions(b, tcpOffset, headerLen).windowScale ?? -1;
+  let scale = -1;
+  const end = tcpOffset + headerLen;
+  for (let p = tcpOffset + 20; p < end; ) {
+    const kind = b[p]!;
+    if (kind === TCPOPT_EOL) break;
+    if (kind === TCPOPT_NOP) {
+      p++;
+      continue;
+    }
+    const len = p + 1 < end ? b[p + 1]! : 0;
+    if (len < 2 || p + len > end) break;
+    // Zeek (build_syn_packet_val) reads the shift from any window-scale option of 3 bytes or more.
+    if (kind === TCPOPT_WINDOW && len >= 3) scale = b[p + 2]!;
+    p += len;
+  }
+  return scale;
 }
 
 /** Flag letters as tcpdump prints them (S, F, R, P, U, E, W, and '.' for ACK). */

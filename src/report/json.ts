@@ -1,26 +1,29 @@
 /**
- * JSON Lines output. Connection records are serialised by hand: with tens of thousands of
- * connections per second this is several times faster than JSON.stringify on the object, and
- * the strings it writes unquoted (addresses we formatted, history letters, state names) cannot
- * contain anything that needs escaping (history letters come from a fixed alphabet).
- * test/json-output.test.ts checks it against JSON.stringify.
+ * JSON Lines output. Connection records are written by hand, field by field, through a
+ * JsonEncoder: with tens of thousands of connections per second this is several times faster
+ * than JSON.stringify on the object. The names and strings written with `raw` (addresses we
+ * formatted, history letters, state names) cannot contain anything that needs escaping
+ * (history letters come from a fixed alphabet). test/json-output.test.ts checks the result
+ * against JSON.stringify.
  */
 import type { CallOutcome, ConnectionRecord, Finding } from '../analyze/records.js';
+import { JsonEncoder } from './json-encoder.js';
 
-function num(n: number | null): string {
-  return n === null ? 'null' : String(n);
-}
-
-const str = JSON.stringify as (s: string) => string;
-
-function calls(list: CallOutcome[]): string {
-  let out = '[';
+function writeCalls(e: JsonEncoder, list: CallOutcome[]): void {
+  e.raw('[');
   for (let i = 0; i < list.length; i++) {
     const c = list[i]!;
-    if (i > 0) out += ',';
-    out += `{"call":${str(c.call)},"errno":${c.errno === null ? 'null' : str(c.errno)}${c.note === undefined ? '' : `,"note":${str(c.note)}`}}`;
+    e.raw(i === 0 ? '{"call":' : ',{"call":');
+    e.str(c.call);
+    e.raw(',"errno":');
+    e.strOrNull(c.errno);
+    if (c.note !== undefined) {
+      e.raw(',"note":');
+      e.str(c.note);
+    }
+    e.raw('}');
   }
-  return `${out}]`;
+  e.raw(']');
 }
 
 /**
@@ -28,39 +31,119 @@ function calls(list: CallOutcome[]): string {
  * field, in this order; anything else (a hand-made finding without the optional fields) goes
  * through JSON.stringify itself.
  */
-function findingToJson(f: Finding): string {
+function writeFinding(e: JsonEncoder, f: Finding): void {
   if (f.state === undefined || f.candidates === undefined || f.calls === undefined || f.time === undefined || f.rst_text === undefined || !Number.isFinite(f.confidence)) {
-    return JSON.stringify(f);
+    e.raw(JSON.stringify(f));
+    return;
   }
-  let frames = '[';
-  for (let i = 0; i < f.frames.length; i++) frames += i === 0 ? String(f.frames[i]) : `,${f.frames[i]}`;
-  let candidates = '[';
-  for (let i = 0; i < f.candidates.length; i++) candidates += (i === 0 ? '' : ',') + str(f.candidates[i]!);
-  return (
-    `{"kind":${str(f.kind)},"by":"${f.by}","reason":${str(f.reason)},"confidence":${f.confidence},"frames":${frames}],` +
-    `"errno":{"orig":${f.errno.orig === null ? 'null' : str(f.errno.orig)},"resp":${f.errno.resp === null ? 'null' : str(f.errno.resp)}},` +
-    `"summary":${str(f.summary)},"advice":${str(f.advice)},"state":${f.state === null ? 'null' : str(f.state)},"candidates":${candidates}],` +
-    `"calls":{"orig":${calls(f.calls.orig)},"resp":${calls(f.calls.resp)}},"time":${f.time},"rst_text":${f.rst_text === null ? 'null' : str(f.rst_text)}}`
-  );
+  e.raw('{"kind":');
+  e.str(f.kind);
+  e.raw(',"by":');
+  e.str(f.by);
+  e.raw(',"reason":');
+  e.str(f.reason);
+  e.raw(',"confidence":');
+  e.num(f.confidence);
+  e.raw(',"frames":[');
+  for (let i = 0; i < f.frames.length; i++) {
+    if (i > 0) e.raw(',');
+    e.num(f.frames[i]!);
+  }
+  e.raw('],"errno":{"orig":');
+  e.strOrNull(f.errno.orig);
+  e.raw(',"resp":');
+  e.strOrNull(f.errno.resp);
+  e.raw('},"summary":');
+  e.str(f.summary);
+  e.raw(',"advice":');
+  e.str(f.advice);
+  e.raw(',"state":');
+  e.strOrNull(f.state);
+  e.raw(',"candidates":[');
+  for (let i = 0; i < f.candidates.length; i++) {
+    if (i > 0) e.raw(',');
+    e.str(f.candidates[i]!);
+  }
+  e.raw('],"calls":{"orig":');
+  writeCalls(e, f.calls.orig);
+  e.raw(',"resp":');
+  writeCalls(e, f.calls.resp);
+  e.raw('},"time":');
+  e.num(f.time);
+  e.raw(',"rst_text":');
+  e.strOrNull(f.rst_text);
+  e.raw('}');
 }
 
-function findingsToJson(list: Finding[]): string {
-  if (list.length === 0) return '[]';
-  let out = '[';
-  for (let i = 0; i < list.length; i++) out += (i === 0 ? '' : ',') + findingToJson(list[i]!);
-  return `${out}]`;
+/** Appends one connection record, as JSON.stringify would write it, to the encoder. */
+export function writeConnectionJson(e: JsonEncoder, r: ConnectionRecord): void {
+  e.raw('{"type":"connection","version":');
+  e.num(r.version);
+  e.raw(',"id":');
+  e.num(r.id);
+  e.raw(',"orig":{"addr":"');
+  e.raw(r.orig.addr);
+  e.raw('","port":');
+  e.num(r.orig.port);
+  e.raw('},"resp":{"addr":"');
+  e.raw(r.resp.addr);
+  e.raw('","port":');
+  e.num(r.resp.port);
+  e.raw('},"ip_version":');
+  e.num(r.ip_version);
+  e.raw(',"tunnel_depth":');
+  e.num(r.tunnel_depth);
+  e.raw(',"first":');
+  e.num(r.first);
+  e.raw(',"last":');
+  e.num(r.last);
+  e.raw(',"duration":');
+  e.numOrNull(r.duration);
+  e.raw(',"conn_state":"');
+  e.raw(r.conn_state);
+  e.raw('","history":"');
+  e.raw(r.history);
+  e.raw('","orig_pkts":');
+  e.num(r.orig_pkts);
+  e.raw(',"resp_pkts":');
+  e.num(r.resp_pkts);
+  e.raw(',"orig_bytes":');
+  e.numOrNull(r.orig_bytes);
+  e.raw(',"resp_bytes":');
+  e.numOrNull(r.resp_bytes);
+  e.raw(',"missed_bytes":');
+  e.num(r.missed_bytes);
+  e.raw(',"orig_ip_bytes":');
+  e.num(r.orig_ip_bytes);
+  e.raw(',"resp_ip_bytes":');
+  e.num(r.resp_ip_bytes);
+  e.raw(',"orig_state":"');
+  e.raw(r.orig_state);
+  e.raw('","resp_state":"');
+  e.raw(r.resp_state);
+  e.raw('","packets":{"first":');
+  e.num(r.packets.first);
+  e.raw(',"last":');
+  e.num(r.packets.last);
+  e.raw('},"end_reason":"');
+  e.raw(r.end_reason);
+  e.raw('","weirds":');
+  e.raw(r.weirds.length === 0 ? '[]' : JSON.stringify(r.weirds));
+  e.raw(',"icmp":');
+  e.raw(r.icmp === null ? 'null' : JSON.stringify(r.icmp));
+  e.raw(',"findings":[');
+  for (let i = 0; i < r.findings.length; i++) {
+    if (i > 0) e.raw(',');
+    writeFinding(e, r.findings[i]!);
+  }
+  e.raw(']}');
 }
 
+const scratch = new JsonEncoder();
+
+/** One connection record as a JSON string (what writeConnectionJson writes). */
 export function connectionToJson(r: ConnectionRecord): string {
-  return (
-    `{"type":"connection","version":${r.version},"id":${r.id},` +
-    `"orig":{"addr":"${r.orig.addr}","port":${r.orig.port}},"resp":{"addr":"${r.resp.addr}","port":${r.resp.port}},` +
-    `"ip_version":${r.ip_version},"tunnel_depth":${r.tunnel_depth},"first":${r.first},"last":${r.last},"duration":${num(r.duration)},` +
-    `"conn_state":"${r.conn_state}","history":"${r.history}",` +
-    `"orig_pkts":${r.orig_pkts},"resp_pkts":${r.resp_pkts},"orig_bytes":${num(r.orig_bytes)},"resp_bytes":${num(r.resp_bytes)},` +
-    `"missed_bytes":${r.missed_bytes},"orig_ip_bytes":${r.orig_ip_bytes},"resp_ip_bytes":${r.resp_ip_bytes},` +
-    `"orig_state":"${r.orig_state}","resp_state":"${r.resp_state}","packets":{"first":${r.packets.first},"last":${r.packets.last}},` +
-    `"end_reason":"${r.end_reason}","weirds":${r.weirds.length === 0 ? '[]' : JSON.stringify(r.weirds)},` +
-    `"icmp":${r.icmp === null ? 'null' : JSON.stringify(r.icmp)},"findings":${findingsToJson(r.findings)}}`
-  );
+  scratch.reset();
+  writeConnectionJson(scratch, r);
+  return scratch.toString();
 }

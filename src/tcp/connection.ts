@@ -6,85 +6,113 @@
 import { Endpoint } from './endpoint.js';
 
 export class Connection {
-  readonly id: number;
+  // Fields are declared here and all set in begin(), the one place that says what a fresh
+  // connection looks like: the tracker reuses ended connections (see TcpTracker.end), and
+  // giving every field its first value there keeps one object shape and unboxed numbers.
+  declare id: number;
   orig: Endpoint;
   resp: Endpoint;
 
   // The 4-tuple with roles as they stand (they can flip): addresses as four 32-bit words.
-  origA0: number;
-  origA1: number;
-  origA2: number;
-  origA3: number;
-  origPort: number;
-  respA0: number;
-  respA1: number;
-  respA2: number;
-  respA3: number;
-  respPort: number;
+  declare origA0: number;
+  declare origA1: number;
+  declare origA2: number;
+  declare origA3: number;
+  declare origPort: number;
+  declare respA0: number;
+  declare respA1: number;
+  declare respA2: number;
+  declare respA3: number;
+  declare respPort: number;
   /** Symmetric hash of the 4-tuple (the flow-table key). */
-  readonly hash: number;
-  /** Next connection in the same flow-table bucket. */
-  nextInBucket: Connection | null = null;
+  declare hash: number;
+  /** Where the flow table holds it (-1: not in the table). */
+  declare tableIndex: number;
 
-  history = '';
+  declare history: string;
   /** Zeek's hist_seen: HIST_* bits, originator low 16, responder high 16. */
-  histSeen = 0;
+  declare histSeen: number;
 
-  startTime: number;
+  declare startTime: number;
   /** Zeek's last_time: not advanced by packets after both sides closed. */
-  lastTime: number;
-  firstFrame: number;
-  lastFrame: number;
+  declare lastTime: number;
+  declare firstFrame: number;
+  declare lastFrame: number;
   /** Time of the last packet of any kind (for tcpsleuth's own views). */
-  lastPacketTime: number;
+  declare lastPacketTime: number;
 
   /** Zeek's is_active: cleared once the connection finished or was reset. */
-  isActive = true;
-  isPartial = false;
+  declare isActive: boolean;
+  declare isPartial: boolean;
   /** Bit 1: a packet from the originator was seen; bit 2: from the responder. */
-  firstPacketSeen = 0;
+  declare firstPacketSeen: number;
   /** Tunnel layers the packets came through (0 = plain). */
-  tunnelDepth: number;
+  declare tunnelDepth: number;
 
   // Zeek's timers, kept as due times and evaluated lazily (see timers.ts).
-  inactivityTimeout: number;
-  attemptAt = Infinity;
+  declare inactivityTimeout: number;
+  declare attemptAt: number;
   /** Next tick of each running ExpireTimer chain. */
-  expireTicks: number[];
-  deleteAt = Infinity;
+  readonly expireTicks: number[] = [];
+  declare deleteAt: number;
   /** Due time under which the timer wheel holds this connection (Infinity when not scheduled). */
-  scheduledAt = Infinity;
+  declare scheduledAt: number;
   /** Where the timer wheel holds it: bucket second and index (-1 when in no bucket). */
-  wheelSecond = 0;
-  wheelIndex = -1;
-  finished = false;
+  declare wheelSecond: number;
+  declare wheelIndex: number;
 
-  /** Bytes the peer acknowledged that the capture never showed (Zeek's missed_bytes). */
-  missedBytes = 0;
-  /** Zeek "weird" names raised for this connection (protocol oddities), in first-seen order. */
-  weirds: Set<string> | null = null;
+  /** Zeek's missed_bytes: acknowledged but never seen (content gaps). */
+  declare missedBytes: number;
+  /** Zeek weirds raised for this connection (names, deduplicated). */
+  declare weirds: Set<string> | null;
 
-  /** ICMP errors quoting a segment of this connection. */
-  icmpErrors = 0;
-  icmpFirstFrame = 0;
-  icmpType = 0;
-  icmpCode = 0;
+  // ICMP errors quoting this connection's segments.
+  declare icmpErrors: number;
+  declare icmpFirstFrame: number;
+  declare icmpType: number;
+  declare icmpCode: number;
 
   constructor(id: number, hash: number, t: number, frame: number, tunnelDepth: number, inactivityTimeout: number, firstExpireTick: number) {
-    this.id = id;
-    this.hash = hash;
     this.orig = new Endpoint(true);
     this.resp = new Endpoint(false);
+    this.begin(id, hash, t, frame, tunnelDepth, inactivityTimeout, firstExpireTick);
+  }
+
+  /** Makes this object a new connection whose first packet came at `t` (also for a reused object). */
+  begin(id: number, hash: number, t: number, frame: number, tunnelDepth: number, inactivityTimeout: number, firstExpireTick: number): void {
+    this.id = id;
     this.origA0 = this.origA1 = this.origA2 = this.origA3 = this.origPort = 0;
     this.respA0 = this.respA1 = this.respA2 = this.respA3 = this.respPort = 0;
+    this.hash = hash;
+    this.tableIndex = -1;
+    this.history = '';
+    this.histSeen = 0;
     this.startTime = t;
     this.lastTime = t;
-    this.lastPacketTime = t;
     this.firstFrame = frame;
     this.lastFrame = frame;
+    this.lastPacketTime = t;
+    this.isActive = true;
+    this.isPartial = false;
+    this.firstPacketSeen = 0;
     this.tunnelDepth = tunnelDepth;
     this.inactivityTimeout = inactivityTimeout;
-    this.expireTicks = [firstExpireTick];
+    this.attemptAt = Infinity;
+    this.expireTicks.length = 0;
+    this.expireTicks.push(firstExpireTick);
+    this.deleteAt = Infinity;
+    this.scheduledAt = Infinity;
+    this.wheelSecond = 0;
+    this.wheelIndex = -1;
+    this.missedBytes = 0;
+    this.weirds = null;
+    this.icmpErrors = 0;
+    this.icmpFirstFrame = 0;
+    this.icmpType = 0;
+    this.icmpCode = 0;
+    // A role flip may have swapped the two objects: whichever is in `orig` now starts as the originator.
+    this.orig.reset(true);
+    this.resp.reset(false);
   }
 
   addHistory(code: string): void {

@@ -31,60 +31,98 @@ export function isInactiveOrPartial(s: EndpointState): boolean {
 }
 
 export class Endpoint {
-  state = EndpointState.Inactive;
-  prevState = EndpointState.Inactive;
-  isOrig: boolean;
+  // Fields are declared here and given their first values in reset(), the one place that says
+  // what a fresh endpoint looks like (connections are reused, see Connection.begin).
+  declare state: EndpointState;
+  declare prevState: EndpointState;
+  declare isOrig: boolean;
 
-  startSeq = 0;
-  lastSeq = 0;
-  ackSeq = 0;
-  seqWraps = 0;
-  ackWraps = 0;
+  declare startSeq: number;
+  declare lastSeq: number;
+  declare ackSeq: number;
+  declare seqWraps: number;
+  declare ackWraps: number;
 
-  windowScale = 0;
+  declare windowScale: number;
   /** 2^windowScale, kept so the per-packet path multiplies instead of exponentiating. */
-  windowFactor = 1;
-  window = 0;
-  windowSeq = 0;
-  windowAckSeq = 0;
+  declare windowFactor: number;
+  declare window: number;
+  declare windowSeq: number;
+  declare windowAckSeq: number;
 
-  finCount = 0;
-  rstCount = 0;
+  declare finCount: number;
+  declare rstCount: number;
   /** Relative sequence number just past the FIN. */
-  finSeq = 0;
+  declare finSeq: number;
   /** Zeek's did_close: this side's FIN or RST has been accounted as a close. */
-  didClose = false;
+  declare didClose: boolean;
 
-  histLastSyn = 0;
-  histLastFin = 0;
-  histLastRst = 0;
+  declare histLastSyn: number;
+  declare histLastFin: number;
+  declare histLastRst: number;
 
   // Event counts behind the scaled history letters C, T, W and G.
-  checksumErrors = 0;
-  retransmissions = 0;
-  zeroWindows = 0;
-  gaps = 0;
+  declare checksumErrors: number;
+  declare retransmissions: number;
+  declare zeroWindows: number;
+  declare gaps: number;
 
-  lastTime = 0;
+  declare lastTime: number;
 
   /** Packets and IP bytes of this direction (Zeek's ConnSize analyzer). */
-  pkts = 0;
-  ipBytes = 0;
+  declare pkts: number;
+  declare ipBytes: number;
 
   // Content tracking (a model of Zeek's TCP_Reassembler, positions only, no payload kept).
   /** Next relative sequence number expected in order. */
-  reassemSeq = 1;
+  declare reassemSeq: number;
   /** Highest relative sequence the peer has acknowledged and we have trimmed to. */
-  trimSeq = 1;
+  declare trimSeq: number;
   /** Out-of-order ranges above a hole, as [seq0, upper0, seq1, upper1, ...], sorted (allocated on first need). */
-  blocks: number[] | null = null;
-  skipDeliveries = false;
+  declare blocks: number[] | null;
+  declare skipDeliveries: boolean;
 
   /** What this side sent, for the diagnosis layer (tcpsleuth's own; not part of Zeek's model). */
   readonly ev = new SideEvidence();
 
   constructor(isOrig: boolean) {
+    this.reset(isOrig);
+  }
+
+  /** Back to a side nothing has been seen from. */
+  reset(isOrig: boolean): void {
+    this.state = EndpointState.Inactive;
+    this.prevState = EndpointState.Inactive;
     this.isOrig = isOrig;
+    this.startSeq = 0;
+    this.lastSeq = 0;
+    this.ackSeq = 0;
+    this.seqWraps = 0;
+    this.ackWraps = 0;
+    this.windowScale = 0;
+    this.windowFactor = 1;
+    this.window = 0;
+    this.windowSeq = 0;
+    this.windowAckSeq = 0;
+    this.finCount = 0;
+    this.rstCount = 0;
+    this.finSeq = 0;
+    this.didClose = false;
+    this.histLastSyn = 0;
+    this.histLastFin = 0;
+    this.histLastRst = 0;
+    this.checksumErrors = 0;
+    this.retransmissions = 0;
+    this.zeroWindows = 0;
+    this.gaps = 0;
+    this.lastTime = 0;
+    this.pkts = 0;
+    this.ipBytes = 0;
+    this.reassemSeq = 1;
+    this.trimSeq = 1;
+    this.blocks = null;
+    this.skipDeliveries = false;
+    this.ev.reset();
   }
 
   setWindowScale(shift: number): void {

@@ -195,64 +195,111 @@ export class RareEvidence {
 
 /** What one side of a connection sent, in numbers. Frames are 1-based, 0 = never; times in ms since the connection began. */
 export class SideEvidence {
+  // Fields are declared here and given their first values in reset(), the one place that says
+  // what a fresh side looks like (endpoints are reused, see Connection.begin).
   /** Segments noted (after Zeek's checksum filter). */
-  segments = 0;
+  declare segments: number;
   // The latest segment from this side.
-  lastFrame = 0;
-  lastFlags = 0;
-  lastSeq = 0;
-  lastAck = 0;
-  lastLen = 0;
+  declare lastFrame: number;
+  declare lastFlags: number;
+  declare lastSeq: number;
+  declare lastAck: number;
+  declare lastLen: number;
   /** Window field of the latest non-RST segment (unscaled; only zero-ness is used). */
-  lastWindow = -1;
+  declare lastWindow: number;
 
   // Sequence space as this side used it.
-  hasSeq = false;
+  declare hasSeq: boolean;
   /** One past the highest sequence number sent (SYN and FIN count one). */
-  sndNxt = 0;
-  hasAck = false;
+  declare sndNxt: number;
+  declare hasAck: boolean;
   /** Highest ACK this side sent (its rcv_nxt as far as the wire shows). */
-  ackHigh = 0;
+  declare ackHigh: number;
   /** First segment with ACK and without SYN (the handshake's third segment, for a client). */
-  firstAckFrame = 0;
+  declare firstAckFrame: number;
 
   // SYN (without ACK) and SYN-ACK.
-  syns = 0;
-  synIsn = 0;
-  synFirstFrame = 0;
-  synFirstMs = 0;
-  synLastFrame = 0;
-  synLastMs = 0;
-  synAcks = 0;
-  synAckFirstFrame = 0;
-  synAckLastFrame = 0;
-  synAckLastMs = 0;
+  declare syns: number;
+  declare synIsn: number;
+  declare synFirstFrame: number;
+  declare synFirstMs: number;
+  declare synLastFrame: number;
+  declare synLastMs: number;
+  declare synAcks: number;
+  declare synAckFirstFrame: number;
+  declare synAckLastFrame: number;
+  declare synAckLastMs: number;
 
   // Payload.
-  dataSegs = 0;
+  declare dataSegs: number;
   /** New payload bytes (retransmissions not counted again). */
-  dataBytes = 0;
-  firstDataFrame = 0;
-  lastDataFrame = 0;
+  declare dataBytes: number;
+  declare firstDataFrame: number;
+  declare lastDataFrame: number;
   /** New payload bytes received from the peer since this side last sent new data or a FIN. */
-  rxSinceTx = 0;
-  rxSinceTxFrame = 0;
+  declare rxSinceTx: number;
+  declare rxSinceTxFrame: number;
 
   // FIN.
-  fins = 0;
-  finFrame = 0;
-  finMs = 0;
+  declare fins: number;
+  declare finFrame: number;
+  declare finMs: number;
   /** Sequence number of the FIN octet. */
-  finSeq = 0;
+  declare finSeq: number;
   /** The peer's first segment acknowledging the FIN (0: not seen). */
-  finAckedFrame = 0;
+  declare finAckedFrame: number;
 
-  rstCount = 0;
+  declare rstCount: number;
   /** TTL (hop limit) range of this side's non-RST segments; min > max until one is seen. */
-  ttlMin = 256;
-  ttlMax = -1;
+  declare ttlMin: number;
+  declare ttlMax: number;
 
-  rare: RareEvidence | null = null;
+  declare rare: RareEvidence | null;
+
+  constructor() {
+    this.reset();
+  }
+
+  /** Back to a side nothing has been seen from. */
+  reset(): void {
+    this.segments = 0;
+    this.lastFrame = 0;
+    this.lastFlags = 0;
+    this.lastSeq = 0;
+    this.lastAck = 0;
+    this.lastLen = 0;
+    this.lastWindow = -1;
+    this.hasSeq = false;
+    this.sndNxt = 0;
+    this.hasAck = false;
+    this.ackHigh = 0;
+    this.firstAckFrame = 0;
+    this.syns = 0;
+    this.synIsn = 0;
+    this.synFirstFrame = 0;
+    this.synFirstMs = 0;
+    this.synLastFrame = 0;
+    this.synLastMs = 0;
+    this.synAcks = 0;
+    this.synAckFirstFrame = 0;
+    this.synAckLastFrame = 0;
+    this.synAckLastMs = 0;
+    this.dataSegs = 0;
+    this.dataBytes = 0;
+    this.firstDataFrame = 0;
+    this.lastDataFrame = 0;
+    this.rxSinceTx = 0;
+    this.rxSinceTxFrame = 0;
+    this.fins = 0;
+    this.finFrame = 0;
+    this.finMs = 0;
+    this.finSeq = 0;
+    this.finAckedFrame = 0;
+    this.rstCount = 0;
+    this.ttlMin = 256;
+    this.ttlMax = -1;
+    this.rare = null;
+  }
 }
 
 function rareOf(s: SideEvidence): RareEvidence {
@@ -260,11 +307,11 @@ function rareOf(s: SideEvidence): RareEvidence {
 }
 
 /**
- * Notes one segment from the side with evidence `s` (its peer's: `p`); `t0` is the connection's
- * start time (epoch seconds). Called from processSegment for every segment the Zeek emulation
- * processed.
+ * Notes one segment from the side with evidence `s` (its peer's: `p`), sent `ms` milliseconds
+ * after the connection's first packet (msSince; an integer, so no number is boxed per call).
+ * Called by the tracker for every segment the Zeek emulation processed.
  */
-export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, t0: number): void {
+export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, ms: number): void {
   const flags = v.flags;
   const frame = v.frame;
   const len = v.payloadLen;
@@ -278,7 +325,7 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, t0:
     if (ttl > s.ttlMax) s.ttlMax = ttl;
     if (s.rstCount !== 0 && !(flags & TH_SYN)) afterOwnRst(rareOf(s), frame);
     if (flags & (TH_SYN | TH_FIN) || !s.hasSeq) {
-      noteControl(s, p, v, flags, frame, len, t0);
+      noteControl(s, p, v, flags, frame, len, ms);
     } else {
       const seq = v.seq;
       const ahead = (seq + len - s.sndNxt) | 0;
@@ -287,16 +334,16 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, t0:
         s.sndNxt = (seq + len) | 0;
         noteData(s, p, frame, ahead < len ? ahead : len);
       } else if (len > 0) {
-        noteOld(s, p, v, frame, seq, len, t0);
+        noteOld(s, p, v, frame, seq, len, ms);
       } else if (((seq + 1 - s.sndNxt) | 0) === 0) {
-        noteProbe(s, p, frame, msSince(v.ts, t0));
+        noteProbe(s, p, frame, ms);
       }
     }
     const win = v.window;
     if (win === 0) {
       // As Zeek's W/w: not once the peer has closed (nothing more to receive).
-      if (p.fins === 0) noteZeroWindow(s, flags, frame, msSince(v.ts, t0));
-    } else if (s.rare !== null && s.rare.zwStartMs >= 0) windowReopened(s.rare, frame, msSince(v.ts, t0));
+      if (p.fins === 0) noteZeroWindow(s, flags, frame, ms);
+    } else if (s.rare !== null && s.rare.zwStartMs >= 0) windowReopened(s.rare, frame, ms);
     s.lastWindow = win;
     if (flags & TH_ACK) {
       const ack = v.ack;
@@ -306,7 +353,7 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, t0:
       }
       if (s.firstAckFrame === 0 && !(flags & TH_SYN)) s.firstAckFrame = frame;
       if (p.fins !== 0 && p.finAckedFrame === 0 && ((ack - p.finSeq) | 0) > 0) p.finAckedFrame = frame;
-      if (p.rare !== null && p.rare.stallCount !== 0 && ((ack - p.rare.stallSeq) | 0) > 0) endStall(p.rare, msSince(v.ts, t0));
+      if (p.rare !== null && p.rare.stallCount !== 0 && ((ack - p.rare.stallSeq) | 0) > 0) endStall(p.rare, ms);
     }
   }
   s.segments++;
@@ -345,8 +392,7 @@ function noteData(s: SideEvidence, p: SideEvidence, frame: number, fresh: number
 }
 
 /** SYN, FIN, or the first segment of a side: the slow path. */
-function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: number, frame: number, len: number, t0: number): void {
-  const ms = msSince(v.ts, t0);
+function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: number, frame: number, len: number, ms: number): void {
   const seq = v.seq;
   const syn = flags & TH_SYN;
   const fin = flags & TH_FIN;
@@ -386,7 +432,7 @@ function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: num
       s.sndNxt = end;
     } else {
       fresh = 0;
-      if (len > 0) noteOld(s, p, v, frame, seq, len, t0);
+      if (len > 0) noteOld(s, p, v, frame, seq, len, ms);
     }
   }
   if (fresh > 0) noteData(s, p, frame, fresh);
@@ -401,8 +447,7 @@ function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: num
 }
 
 /** Payload at or below sndNxt: a keepalive/zero-window probe with its garbage byte, or a retransmission. */
-function noteOld(s: SideEvidence, p: SideEvidence, v: PacketView, frame: number, seq: number, len: number, t0: number): void {
-  const ms = msSince(v.ts, t0);
+function noteOld(s: SideEvidence, p: SideEvidence, v: PacketView, frame: number, seq: number, len: number, ms: number): void {
   if (len === 1 && ((seq + 1 - s.sndNxt) | 0) === 0 && !(v.flags & (TH_SYN | TH_FIN))) {
     noteProbe(s, p, frame, ms);
     return;

@@ -1,0 +1,169 @@
+/**
+ * Writes JSON as UTF-8 bytes straight into a growing Buffer, the way JSON.stringify would spell
+ * it, without building strings on the way: a report of a large capture is tens of megabytes of
+ * JSON, and concatenating it as strings first, then encoding them, costs more than analysing
+ * the packets behind it.
+ *
+ * Each method appends one JSON token (or a literal piece of syntax with `raw`); the caller
+ * arranges them into objects. test/json-output.test.ts compares the result with JSON.stringify.
+ */
+const HEX = '0123456789abcdef';
+
+export class JsonEncoder {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(initialSize = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** Starts over (the buffer is kept). */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** The bytes written so far (a view: valid until the next write). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  toString(): string {
+    return this.buf.toString('utf8', 0, this.pos);
+  }
+
+  /** Makes room for `n` more bytes. */
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Text written as it is (syntax, or text known to need no escaping), UTF-8 encoded. */
+  raw(s: string): void {
+    const n = s.length;
+    this.room(n * 3);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x80) b[p++] = c;
+      else p = this.multiByte(s, i, c, p, false);
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && isLowSurrogate(s.charCodeAt(i + 1))) i++;
+    }
+    this.pos = p;
+  }
+
+  /** A JSON string: quoted, with JSON.stringify's escapes (well-formed: lone surrogates as \u escapes). */
+  str(s: string): void {
+    const n = s.length;
+    // Worst case: every unit a 6-byte \u escape, plus the quotes.
+    this.room(n * 6 + 2);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x20 && c < 0x80) {
+        if (c === 0x22 || c === 0x5c) b[p++] = 0x5c;
+        b[p++] = c;
+      } else if (c < 0x20) {
+        b[p++] = 0x5c;
+        if (c === 0x08) b[p++] = 0x62; // \b
+        else if (c === 0x09) b[p++] = 0x74; // \t
+        else if (c === 0x0a) b[p++] = 0x6e; // \n
+        else if (c === 0x0c) b[p++] = 0x66; // \f
+        else if (c === 0x0d) b[p++] = 0x72; // \r
+        else p = writeUnicodeEscape(b, p, c);
+      } else {
+        p = this.multiByte(s, i, c, p, true);
+        if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && isLowSurrogate(s.charCodeAt(i + 1))) i++;
+      }
+    }
+    b[p++] = 0x22;
+    this.pos = p;
+  }
+
+  /** A string or null. */
+  strOrNull(s: string | null): void {
+    if (s === null) this.raw('null');
+    else this.str(s);
+  }
+
+  /** A number as JSON.stringify writes it (null for NaN and infinities). */
+  num(n: number): void {
+    if (Number.isInteger(n) && n >= 0 && n <= 0x7fffffff) this.uint(n);
+    else if (Number.isFinite(n)) this.raw(String(n));
+    else this.raw('null');
+  }
+
+  numOrNull(n: number | null): void {
+    if (n === null) this.raw('null');
+    else this.num(n);
+  }
+
+  /** A whole number 0 ≤ n < 2^31, digit by digit. */
+  private uint(n: number): void {
+    this.room(10);
+    const b = this.buf;
+    if (n < 10) {
+      b[this.pos++] = 0x30 + n;
+      return;
+    }
+    let digits = 0;
+    for (let m = n; m > 0; m = (m / 10) | 0) digits++;
+    let p = this.pos + digits;
+    this.pos = p;
+    for (let m = n; m > 0; m = (m / 10) | 0) b[--p] = 0x30 + (m % 10);
+  }
+
+  /**
+   * Encodes the non-ASCII unit at s[i] (and its low surrogate, if it starts a pair) at b[p];
+   * returns the new position. The caller skips the low surrogate.
+   */
+  private multiByte(s: string, i: number, c: number, p: number, escapeLoneSurrogates: boolean): number {
+    const b = this.buf;
+    if (c < 0x800) {
+      b[p++] = 0xc0 | (c >> 6);
+      b[p++] = 0x80 | (c & 0x3f);
+      return p;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && isLowSurrogate(next)) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        b[p++] = 0xf0 | (cp >> 18);
+        b[p++] = 0x80 | ((cp >> 12) & 0x3f);
+        b[p++] = 0x80 | ((cp >> 6) & 0x3f);
+        b[p++] = 0x80 | (cp & 0x3f);
+        return p;
+      }
+      // A lone surrogate: JSON.stringify escapes it; Buffer#write would write U+FFFD.
+      if (escapeLoneSurrogates) {
+        b[p++] = 0x5c;
+        return writeUnicodeEscape(b, p, c);
+      }
+      c = 0xfffd;
+    }
+    b[p++] = 0xe0 | (c >> 12);
+    b[p++] = 0x80 | ((c >> 6) & 0x3f);
+    b[p++] = 0x80 | (c & 0x3f);
+    return p;
+  }
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/** `uXXXX` (lower-case hex, as JSON.stringify writes it) after a backslash already written. */
+function writeUnicodeEscape(b: Buffer, p: number, c: number): number {
+  b[p++] = 0x75;
+  b[p++] = HEX.charCodeAt((c >> 12) & 15);
+  b[p++] = HEX.charCodeAt((c >> 8) & 15);
+  b[p++] = HEX.charCodeAt((c >> 4) & 15);
+  b[p++] = HEX.charCodeAt(c & 15);
+  return p;
+}
