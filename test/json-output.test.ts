@@ -61,6 +61,12 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
     assert.equal(e.toString(), JSON.stringify(s), JSON.stringify(s));
   }
   const numbers = [0, -0, 1, 9, 10, 99, 100, 2147483647, 2147483648, 4294967296, -1, -2147483648, 0.5, 1709251200.030743, 1e21, 1e-7, 123.456, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER];
+  // Microsecond timestamps and durations as records hold them, and other fractions.
+  for (let i = 0; i < 20000; i++) {
+    numbers.push(Math.round((1709251200 + rand(400000000) + rand(1000000) / 1e6) * 1e6) / 1e6);
+    numbers.push(Math.round(rand(100000) * 1.37e-3 * 1e6) / 1e6);
+    numbers.push(rand(1000000) / 7, rand(100) / 100, 4294967295 + rand(1000) / 1000);
+  }
   for (const n of numbers) {
     e.reset();
     e.num(n);

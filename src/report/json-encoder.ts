@@ -94,9 +94,41 @@ export class JsonEncoder {
 
   /** A number as JSON.stringify writes it (null for NaN and infinities). */
   num(n: number): void {
-    if (Number.isInteger(n) && n >= 0 && n <= 0x7fffffff) this.uint(n);
-    else if (Number.isFinite(n)) this.raw(String(n));
+    if (n >= 0 && n < 4294967296) {
+      if (Number.isInteger(n)) {
+        this.uint(n);
+        return;
+      }
+      // Times and durations are rounded to the microsecond (records.ts, micro) and confidences
+      // have two decimals: spell those without String(n), which is slow for fractions. The test
+      // K / 1e6 === n says n is the double nearest to the decimal K·10⁻⁶, and below 2³² two such
+      // decimals are further apart than a double's spacing, so that decimal, without trailing
+      // zeros, is exactly the shortest form String(n) would print.
+      const k = Math.round(n * 1e6);
+      if (k / 1e6 === n) {
+        const whole = Math.floor(k / 1e6);
+        this.uint(whole);
+        this.fraction6(k - whole * 1e6);
+        return;
+      }
+    }
+    if (Number.isFinite(n)) this.raw(String(n));
     else this.raw('null');
+  }
+
+  /** ".dddddd" for 0 < f < 10⁶ millionths, without trailing zeros. */
+  private fraction6(f: number): void {
+    let digits = 6;
+    while (f % 10 === 0) {
+      f /= 10;
+      digits--;
+    }
+    this.room(digits + 1);
+    const b = this.buf;
+    b[this.pos] = 0x2e;
+    let p = this.pos + digits;
+    this.pos = p + 1;
+    for (let i = 0; i < digits; i++, f = Math.floor(f / 10)) b[p--] = 0x30 + (f % 10);
   }
 
   numOrNull(n: number | null): void {
@@ -104,7 +136,7 @@ export class JsonEncoder {
     else this.num(n);
   }
 
-  /** A whole number 0 ≤ n < 2^31, digit by digit. */
+  /** A whole number 0 ≤ n < 2³², digit by digit. */
   private uint(n: number): void {
     this.room(10);
     const b = this.buf;
@@ -113,10 +145,10 @@ export class JsonEncoder {
       return;
     }
     let digits = 0;
-    for (let m = n; m > 0; m = (m / 10) | 0) digits++;
+    for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
     let p = this.pos + digits;
     this.pos = p;
-    for (let m = n; m > 0; m = (m / 10) | 0) b[--p] = 0x30 + (m % 10);
+    for (let m = n; m > 0; m = Math.floor(m / 10)) b[--p] = 0x30 + (m % 10);
   }
 
   /**

@@ -5,10 +5,25 @@
  */
 import { Endpoint } from './endpoint.js';
 
+// Slots of Connection.times. A double in an object field is a separate heap number in V8; the
+// per-packet path reads and writes several times of one connection, so they share one array
+// (one cache line) instead of sitting in boxes scattered over the heap.
+const T_START = 0;
+const T_LAST = 1;
+const T_LAST_PACKET = 2;
+const T_ATTEMPT = 3;
+const T_DELETE = 4;
+const T_SCHEDULED = 5;
+/** Zeek's per-endpoint last_time, by role (swapped with the roles). */
+const T_ORIG_LAST = 6;
+const T_RESP_LAST = 7;
+
 export class Connection {
   // Fields are declared here and all set in begin(), the one place that says what a fresh
   // connection looks like: the tracker reuses ended connections (see TcpTracker.end), and
   // giving every field its first value there keeps one object shape and unboxed numbers.
+  /** The connection's times (epoch seconds), see T_START and the other slots. */
+  private readonly times = new Float64Array(8);
   declare id: number;
   orig: Endpoint;
   resp: Endpoint;
@@ -33,13 +48,31 @@ export class Connection {
   /** Zeek's hist_seen: HIST_* bits, originator low 16, responder high 16. */
   declare histSeen: number;
 
-  declare startTime: number;
+  get startTime(): number {
+    return this.times[T_START]!;
+  }
+
+  set startTime(t: number) {
+    this.times[T_START] = t;
+  }
   /** Zeek's last_time: not advanced by packets after both sides closed. */
-  declare lastTime: number;
+  get lastTime(): number {
+    return this.times[T_LAST]!;
+  }
+
+  set lastTime(t: number) {
+    this.times[T_LAST] = t;
+  }
   declare firstFrame: number;
   declare lastFrame: number;
   /** Time of the last packet of any kind (for tcpsleuth's own views). */
-  declare lastPacketTime: number;
+  get lastPacketTime(): number {
+    return this.times[T_LAST_PACKET]!;
+  }
+
+  set lastPacketTime(t: number) {
+    this.times[T_LAST_PACKET] = t;
+  }
 
   /** Zeek's is_active: cleared once the connection finished or was reset. */
   declare isActive: boolean;
@@ -51,12 +84,30 @@ export class Connection {
 
   // Zeek's timers, kept as due times and evaluated lazily (see timers.ts).
   declare inactivityTimeout: number;
-  declare attemptAt: number;
+  get attemptAt(): number {
+    return this.times[T_ATTEMPT]!;
+  }
+
+  set attemptAt(t: number) {
+    this.times[T_ATTEMPT] = t;
+  }
   /** Next tick of each running ExpireTimer chain. */
   readonly expireTicks: number[] = [];
-  declare deleteAt: number;
+  get deleteAt(): number {
+    return this.times[T_DELETE]!;
+  }
+
+  set deleteAt(t: number) {
+    this.times[T_DELETE] = t;
+  }
   /** Due time under which the timer wheel holds this connection (Infinity when not scheduled). */
-  declare scheduledAt: number;
+  get scheduledAt(): number {
+    return this.times[T_SCHEDULED]!;
+  }
+
+  set scheduledAt(t: number) {
+    this.times[T_SCHEDULED] = t;
+  }
   /** Where the timer wheel holds it: bucket second and index (-1 when in no bucket). */
   declare wheelSecond: number;
   declare wheelIndex: number;
@@ -92,14 +143,20 @@ export class Connection {
     this.firstFrame = frame;
     this.lastFrame = frame;
     this.lastPacketTime = t;
+    this.times[T_ORIG_LAST] = 0;
+    this.times[T_RESP_LAST] = 0;
     this.isActive = true;
     this.isPartial = false;
     this.firstPacketSeen = 0;
     this.tunnelDepth = tunnelDepth;
     this.inactivityTimeout = inactivityTimeout;
     this.attemptAt = Infinity;
-    this.expireTicks.length = 0;
-    this.expireTicks.push(firstExpireTick);
+    // Overwrite rather than empty and push: emptying an array drops its backing store.
+    if (this.expireTicks.length === 0) this.expireTicks.push(firstExpireTick);
+    else {
+      this.expireTicks[0] = firstExpireTick;
+      this.expireTicks.length = 1;
+    }
     this.deleteAt = Infinity;
     this.scheduledAt = Infinity;
     this.wheelSecond = 0;
@@ -133,8 +190,20 @@ export class Connection {
     (this.weirds ??= new Set()).add(name);
   }
 
+  /** Zeek's last_time of an endpoint: when it last sent a segment (0: never). */
+  endpointLastTime(e: Endpoint): number {
+    return this.times[e.isOrig ? T_ORIG_LAST : T_RESP_LAST]!;
+  }
+
+  setEndpointLastTime(e: Endpoint, t: number): void {
+    this.times[e.isOrig ? T_ORIG_LAST : T_RESP_LAST] = t;
+  }
+
   /** Swaps originator and responder (Zeek's FlipRoles), keeping each side's state and counters. */
   flipRoles(): void {
+    const origLast = this.times[T_ORIG_LAST]!;
+    this.times[T_ORIG_LAST] = this.times[T_RESP_LAST]!;
+    this.times[T_RESP_LAST] = origLast;
     const e = this.orig;
     this.orig = this.resp;
     this.resp = e;

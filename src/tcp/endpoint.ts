@@ -67,8 +67,6 @@ export class Endpoint {
   declare zeroWindows: number;
   declare gaps: number;
 
-  declare lastTime: number;
-
   /** Packets and IP bytes of this direction (Zeek's ConnSize analyzer). */
   declare pkts: number;
   declare ipBytes: number;
@@ -115,7 +113,6 @@ export class Endpoint {
     this.retransmissions = 0;
     this.zeroWindows = 0;
     this.gaps = 0;
-    this.lastTime = 0;
     this.pkts = 0;
     this.ipBytes = 0;
     this.reassemSeq = 1;

@@ -419,7 +419,7 @@ export function processSegment(c: Connection, isOrig: boolean, v: PacketView): v
   }
 
   const deltaLast = updateLastSeq(c, e, onePast, flags, len);
-  e.lastTime = t;
+  c.setEndpointLastTime(e, t);
 
   const out = closeScratch;
   out.doClose = false;

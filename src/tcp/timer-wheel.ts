@@ -17,11 +17,11 @@ export class TimerWheel {
   private readonly buckets = new Map<number, Connection[]>();
   /** Every bucket below this second has been handed out. */
   private cursor = -Infinity;
-
-  /** The earliest network time at which expire() can hand out anything new. */
-  get nextDue(): number {
-    return this.cursor + 1;
-  }
+  /**
+   * The earliest network time at which expire() can hand out anything new (cursor + 1). A field,
+   * not a getter: the tracker reads it for every packet, and a getter's number result is boxed.
+   */
+  nextDue = -Infinity;
 
   schedule(c: Connection, due: number): void {
     this.unschedule(c);
@@ -35,7 +35,7 @@ export class TimerWheel {
     c.wheelSecond = second;
     c.wheelIndex = b.length;
     b.push(c);
-    if (this.cursor === -Infinity) this.cursor = second;
+    if (this.cursor === -Infinity) this.moveCursor(second);
   }
 
   /** Takes the connection out of its bucket (swap-remove), if it is in one. */
@@ -71,6 +71,11 @@ export class TimerWheel {
     } else {
       for (const s of [...this.buckets.keys()].filter((k) => k < last).sort((a, b) => a - b)) visitBucket(s);
     }
-    this.cursor = last;
+    this.moveCursor(last);
+  }
+
+  private moveCursor(second: number): void {
+    this.cursor = second;
+    this.nextDue = second + 1;
   }
 }

@@ -15,7 +15,7 @@ function one(ctx: DiagnosisContext, closer: SideView, out: FindingParts[]): void
   // A connection seen from its start, or a silent side that had talked: otherwise a fragment of something older.
   if (ctx.orig.ev.syns === 0 && ov.dataSegs === 0) return;
   const finAt = epochOf(ctx, cv.finMs);
-  const lastFromOther = other.e.lastTime;
+  const lastFromOther = ctx.c.endpointLastTime(other.e);
   const quietSince = Math.max(finAt, lastFromOther);
   const quiet = ctx.observedUntil - quietSince;
   if (quiet < 1) return;
