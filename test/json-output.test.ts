@@ -61,7 +61,7 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
     e.str(s);
     assert.equal(e.toString(), JSON.stringify(s), JSON.stringify(s));
   }
-  const numbers = [0, -0, 1, 9, 10, 99, 100, 2147483647, 2147483648, 4294967296, -1, -2147483648, 0.5, 1709251200.030743, 1e21, 1e-7, 123.456, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER];
+  const numbers = [0, -0, 1, 9, 10, 99, 100, 12345, 999999, 1000000, 2147483647, 2147483648, 3000000009, 4294967295, 4294967296, -1, -2147483648, 0.5, 1709251200.030743, 1e21, 1e-7, 123.456, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER];
   // Microsecond timestamps and durations as records hold them, and other fractions.
   for (let i = 0; i < 20000; i++) {
     numbers.push(Math.round((1709251200 + rand(400000000) + rand(1000000) / 1e6) * 1e6) / 1e6);

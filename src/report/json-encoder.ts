@@ -144,7 +144,7 @@ export class JsonEncoder {
     else this.num(n);
   }
 
-  /** A whole number 0 ≤ n < 2³², digit by digit. */
+  /** A whole number 0 ≤ n < 2³², digit by digit (small-integer arithmetic below 2³¹). */
   private uint(n: number): void {
     this.room(10);
     const b = this.buf;
@@ -152,11 +152,25 @@ export class JsonEncoder {
       b[this.pos++] = 0x30 + n;
       return;
     }
-    let digits = 0;
-    for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
+    if (n >= 0x80000000) {
+      // 2³¹ ≤ n < 2³²: peel off the last digit so the rest is a small integer.
+      const rest = Math.floor(n / 10);
+      this.uint(rest);
+      b[this.pos++] = 0x30 + (n - rest * 10);
+      return;
+    }
+    const digits =
+      n < 100000
+        ? n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : 5
+        : n < 10000000 ? (n < 1000000 ? 6 : 7) : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
     let p = this.pos + digits;
     this.pos = p;
-    for (let m = n; m > 0; m = Math.floor(m / 10)) b[--p] = 0x30 + (m % 10);
+    let m = n | 0;
+    do {
+      const q = (m / 10) | 0;
+      b[--p] = 0x30 + (m - q * 10);
+      m = q;
+    } while (m > 0);
   }
 
   /**
