@@ -5,7 +5,7 @@
  * contain anything that needs escaping (history letters come from a fixed alphabet).
  * test/json-output.test.ts checks it against JSON.stringify.
  */
-import type { CallOutcome, ConnectionRecord, Finding } from '../analyze/records.js';
+import type { CallOutcome, ConnectionRecord, DirectionStats, Finding } from '../analyze/records.js';
 
 function num(n: number | null): string {
   return n === null ? 'null' : String(n);
@@ -51,6 +51,13 @@ function findingsToJson(list: Finding[]): string {
   return `${out}]`;
 }
 
+function directionStatsToJson(d: DirectionStats): string {
+  return (
+    `{"retrans_segs":${d.retrans_segs},"retrans_bytes":${d.retrans_bytes},"out_of_order_segs":${d.out_of_order_segs},` +
+    `"zero_window_segs":${d.zero_window_segs},"window_full_segs":${d.window_full_segs},"missed_bytes":${d.missed_bytes}}`
+  );
+}
+
 export function connectionToJson(r: ConnectionRecord): string {
   return (
     `{"type":"connection","version":${r.version},"id":${r.id},` +
@@ -61,6 +68,8 @@ export function connectionToJson(r: ConnectionRecord): string {
     `"missed_bytes":${r.missed_bytes},"orig_ip_bytes":${r.orig_ip_bytes},"resp_ip_bytes":${r.resp_ip_bytes},` +
     `"orig_state":"${r.orig_state}","resp_state":"${r.resp_state}","packets":{"first":${r.packets.first},"last":${r.packets.last}},` +
     `"end_reason":"${r.end_reason}","weirds":${r.weirds.length === 0 ? '[]' : JSON.stringify(r.weirds)},` +
-    `"icmp":${r.icmp === null ? 'null' : JSON.stringify(r.icmp)},"findings":${findingsToJson(r.findings)}}`
+    `"icmp":${r.icmp === null ? 'null' : JSON.stringify(r.icmp)},` +
+    `"stats":${r.stats === null ? 'null' : `{"orig":${directionStatsToJson(r.stats.orig)},"resp":${directionStatsToJson(r.stats.resp)}}`},` +
+    `"findings":${findingsToJson(r.findings)}}`
   );
 }

@@ -79,6 +79,8 @@ export class Endpoint {
   /** Out-of-order ranges above a hole, as [seq0, upper0, seq1, upper1, ...], sorted (allocated on first need). */
   blocks: number[] | null = null;
   skipDeliveries = false;
+  /** Bytes of this side the peer acknowledged that the capture never showed (its share of the connection's missed_bytes). */
+  missedBytes = 0;
 
   /** What this side sent, for the diagnosis layer (tcpsleuth's own; not part of Zeek's model). */
   readonly ev = new SideEvidence();
