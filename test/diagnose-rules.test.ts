@@ -566,4 +566,63 @@ describe('diagnosis rules on synthetic captures', () => {
     const recs = await analyzeConv(cv, 'pcap-raw');
     assert.equal(recs[0]!.stats, null);
   });
+
+  it('a connect attempt Zeek\'s timer split into three records is told as one story', async () => {
+    const cv = new Conv({ ...V4, sport: 443 }, 1_700_000_000, 0x9abcdef0);
+    // Linux's schedule (1, 2, 4, 8 s): SYNs at 0, 1, 3, 7 and 15 s, all with the same ISN.
+    for (const dt of [0, 1, 2, 4, 8]) cv.c('S', { seq: cv.cIsn, dt, options: wscale(7) });
+    const later = new Conv({ ...V4, cport: 41999, sport: 22 }, cv.t + 15).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    const pieces = recs.filter((r) => r.resp.port === 443);
+    // Zeek's view is unchanged: three S0 records, SYNs [0 1 3] [7] [15].
+    assert.deepEqual(pieces.map((r) => [r.conn_state, r.history, r.orig_pkts, r.end_reason]), [
+      ['S0', 'S', 3, 'timeout'],
+      ['S0', 'S', 1, 'timeout'],
+      ['S0', 'S', 1, 'timeout'],
+    ]);
+    const [a, b, c] = pieces.map((r) => r.findings.find((f) => f.kind === 'connect-timeout')!);
+    const [idA, idB, idC] = pieces.map((r) => r.id);
+    assert.equal(a!.continues, undefined);
+    assert.match(a!.summary, /3 SYNs over 3\.0 s \(doubling intervals\)/);
+    assert.match(a!.summary, new RegExp(`SYNs the client sent later \\(same ISN, ${0x9abcdef0}\\) continue it in a new record on this 4-tuple`));
+    assert.deepEqual(b!.continues, [idA]);
+    assert.match(b!.summary, /4 SYNs with the same initial sequence number over 7\.0 s \(doubling intervals\)/);
+    assert.deepEqual(c!.continues, [idA, idB]);
+    assert.match(c!.summary, /since \d\d:\d\d:\d\d\.000 \(frame 1\): 5 SYNs with the same initial sequence number over 15 s \(doubling intervals\)/);
+    assert.match(c!.summary, new RegExp(`split into 3 records: 3 SYNs in #${idA} \\(0–3\\.0 s\\), 1 in #${idB} \\(7\\.0 s\\) and 1 in this record, #${idC} \\(15 s\\)`));
+    // One SYN alone would be a weak sign; the whole series is a strong one.
+    assert.equal(c!.confidence, 0.9);
+    assert.equal(b!.confidence, 0.9);
+    // The evidence stays within each record; the earlier frames are named in the summary.
+    assert.deepEqual(c!.frames, [5]);
+    assert.deepEqual(c!.errno, { orig: 'ETIMEDOUT', resp: null });
+  });
+
+  it('the backoff across Zeek\'s cut counts: SYNs at 0 and 4 s, then at 12 s in the next record', async () => {
+    const cv = new Conv(V4, 1_700_000_000, 77);
+    for (const dt of [0, 4, 8]) cv.c('S', { seq: 77, dt });
+    const later = new Conv({ ...V4, cport: 41999, sport: 22 }, cv.t + 15).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    const pieces = recs.filter((r) => r.resp.port === V4.sport);
+    assert.deepEqual(pieces.map((r) => r.orig_pkts), [2, 1]);
+    const first = pieces[0]!.findings.find((f) => f.kind === 'connect-timeout')!;
+    const second = pieces[1]!.findings.find((f) => f.kind === 'connect-timeout')!;
+    assert.equal(first.confidence, 0.75);
+    assert.equal(second.confidence, 0.9);
+    assert.match(second.summary, /3 SYNs with the same initial sequence number over 12 s \(doubling intervals\)/);
+  });
+
+  it('a new connect() on the same 4-tuple (another ISN) is not taken for the earlier attempt', async () => {
+    const cv = new Conv({ ...V6, sport: 8443 }, 1_700_000_000, 1000);
+    for (const dt of [0, 1, 2]) cv.c('S', { seq: 1000, dt });
+    cv.c('S', { seq: 99_000, dt: 4 });
+    const later = new Conv({ ...V6, cport: 1234, sport: 22 }, cv.t + 20).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V6), { segs: [...cv.segs, ...later.segs] }), 'pcapng-sll2');
+    const pieces = recs.filter((r) => r.resp.port === 8443);
+    assert.equal(pieces.length, 2);
+    const second = pieces[1]!.findings.find((f) => f.kind === 'connect-timeout')!;
+    assert.equal(second.continues, undefined);
+    assert.match(second.summary, /: one SYN, /);
+    assert.ok(second.confidence <= 0.6);
+  });
 });

@@ -53,6 +53,8 @@ export interface Finding {
   time?: number;
   /** Text an RST carried as payload (RFC 1122 §4.2.2.12 reset cause), escaped; null when none. */
   rst_text?: string | null;
+  /** Ids of earlier connection records whose story this finding continues (a connect attempt Zeek's attempt timer split into several records); absent otherwise. */
+  continues?: number[];
 }
 
 /**

@@ -25,8 +25,8 @@ function calls(list: CallOutcome[]): string {
 
 /**
  * One finding as JSON.stringify would write it. Findings built by src/diagnose always have every
- * field, in this order; anything else (a hand-made finding without the optional fields) goes
- * through JSON.stringify itself.
+ * field, in this order, and `continues` last only when a finding has it; anything else (a
+ * hand-made finding without the optional fields) goes through JSON.stringify itself.
  */
 function findingToJson(f: Finding): string {
   if (f.state === undefined || f.candidates === undefined || f.calls === undefined || f.time === undefined || f.rst_text === undefined || !Number.isFinite(f.confidence)) {
@@ -40,7 +40,8 @@ function findingToJson(f: Finding): string {
     `{"kind":${str(f.kind)},"by":"${f.by}","reason":${str(f.reason)},"confidence":${f.confidence},"frames":${frames}],` +
     `"errno":{"orig":${f.errno.orig === null ? 'null' : str(f.errno.orig)},"resp":${f.errno.resp === null ? 'null' : str(f.errno.resp)}},` +
     `"summary":${str(f.summary)},"advice":${str(f.advice)},"state":${f.state === null ? 'null' : str(f.state)},"candidates":${candidates}],` +
-    `"calls":{"orig":${calls(f.calls.orig)},"resp":${calls(f.calls.resp)}},"time":${f.time},"rst_text":${f.rst_text === null ? 'null' : str(f.rst_text)}}`
+    `"calls":{"orig":${calls(f.calls.orig)},"resp":${calls(f.calls.resp)}},"time":${f.time},"rst_text":${f.rst_text === null ? 'null' : str(f.rst_text)}` +
+    `${f.continues === undefined ? '' : `,"continues":${JSON.stringify(f.continues)}`}}`
   );
 }
 

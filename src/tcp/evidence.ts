@@ -27,7 +27,7 @@ export const MAX_RST_RECORDS = 8;
 /** Bytes of an RST's payload kept as text. */
 export const RST_TEXT_MAX = 64;
 /** An interval at least this much longer than the previous one counts as "growing" (backoff). */
-const BACKOFF_FACTOR = 1.4;
+export const BACKOFF_FACTOR = 1.4;
 /** RFC 7323 §2.3: a larger shift is used as 14. */
 const MAX_WINDOW_SHIFT = 14;
 
@@ -140,7 +140,8 @@ function payloadText(b: Buffer, off: number, n: number): string {
 
 /** The unusual part of a side's evidence: allocated on its first retransmission, probe, zero window, RST, ... */
 export class RareEvidence {
-  // SYN retransmission timing.
+  // SYN retransmission timing: the first and the latest interval between SYNs.
+  synFirstGapMs = 0;
   synPrevGapMs = 0;
   /** Retransmitted SYNs whose interval grew (exponential backoff). */
   synBackoffs = 0;
@@ -401,7 +402,8 @@ function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: num
       } else {
         const r = rareOf(s);
         const gap = ms - s.synLastMs;
-        if (s.syns > 2 && gap >= r.synPrevGapMs * BACKOFF_FACTOR) r.synBackoffs++;
+        if (s.syns === 2) r.synFirstGapMs = gap;
+        else if (gap >= r.synPrevGapMs * BACKOFF_FACTOR) r.synBackoffs++;
         r.synPrevGapMs = gap;
       }
       s.synLastFrame = frame;
