@@ -5,7 +5,7 @@
  *   for await (const r of analyze('capture.pcapng')) if (r.type === 'connection') console.log(r.conn_state);
  */
 export { analyze, analyzeInBatches, type AnalyzeOptions, type AnalyzeProgress } from './analyze/analyze.js';
-export type { AnalysisRecord, ConnectionRecord, EndpointAddress, Finding, SummaryRecord } from './analyze/records.js';
+export type { AnalysisRecord, ConnectionRecord, DirectionStats, EndpointAddress, Finding, SummaryRecord } from './analyze/records.js';
 export type { ConnectionFilter } from './analyze/filter.js';
 export type { PacketRow } from './analyze/packet-trace.js';
 export { CaptureReader, type CaptureInput } from './capture/reader.js';

@@ -3,7 +3,9 @@
  * (../shared/conformance/zeek), each finding must agree with the record's conn_state, history and
  * endpoint states — a "refused" only on REJ, an RST blamed on a side only where the history shows
  * that side's RST, a connect timeout only where the responder said nothing, a half-close stall
- * only where one side closed and the other did not, a zero window only where Zeek saw one.
+ * only where one side closed and the other did not, a zero window only where Zeek saw one, a
+ * full window only where data was sent into it — and the capture loss counted per direction
+ * adds up to Zeek's missed_bytes, on the sides its G/g history letters name.
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -34,6 +36,8 @@ function contradiction(r: ConnectionRecord, f: Finding): string | null {
     if (silent === 'CLOSED' || silent === 'RESET' || closer !== 'CLOSED') return `half-close-stall with states ${r.orig_state}/${r.resp_state}`;
   }
   if (f.kind === 'zero-window' && !h.includes(f.by === 'orig' ? 'W' : 'w')) return `zero-window by ${f.by}, history ${h} has no window letter`;
+  // The window of `by` was full: the other side sent data into it.
+  if (f.kind === 'window-full' && (f.by === 'network' || !h.includes(f.by === 'resp' ? 'D' : 'd'))) return `window-full by ${f.by}, history ${h} shows no data sent to it`;
   if (f.reason !== 'NONE' && f.reason !== 'UNKNOWN' && !/^[A-Z_]+$/.test(f.reason)) return `reason ${f.reason} is not a kernel name`;
   if (f.reason === 'UNKNOWN' && f.candidates === undefined) return 'UNKNOWN without candidates';
   if (!(f.confidence > 0 && f.confidence <= 1)) return `confidence ${f.confidence}`;
@@ -62,6 +66,12 @@ it('findings never contradict conn_state and history on the Zeek conformance tra
       }
       if (r.conn_state === 'SF' && r.findings.some((f) => f.kind === 'connect-timeout' || f.kind === 'refused' || f.kind === 'half-close-stall')) {
         problems.push(`${t} #${r.id}: a completed connection (SF) with a failure of its opening or closing`);
+      }
+      // Capture loss per direction adds up to Zeek's missed_bytes, on the side Zeek's G/g letters name.
+      const missed = { orig: r.stats?.orig.missed_bytes ?? 0, resp: r.stats?.resp.missed_bytes ?? 0 };
+      if (missed.orig + missed.resp !== r.missed_bytes) problems.push(`${t} #${r.id}: missed bytes ${missed.orig} + ${missed.resp} ≠ ${r.missed_bytes}`);
+      if ((missed.orig > 0) !== r.history.includes('G') || (missed.resp > 0) !== r.history.includes('g')) {
+        problems.push(`${t} #${r.id}: missed bytes ${missed.orig}/${missed.resp} per direction, history ${r.history}`);
       }
     }
   }

@@ -151,4 +151,18 @@ describe('diagnosis against the lab\'s ground truth (real sockets, the kernel\'s
       }
     }
   });
+
+  it('a receiver with a 4 KiB SO_RCVBUF that never reads: its window fills to the edge, then shuts — a slow reader', () => {
+    const run = runs.find((r) => r.name === 'zero-window');
+    assert.ok(run !== undefined);
+    for (const file of ['capture.pcap', 'capture-any.pcap'] as const) {
+      const recs: ConnectionRecord[] = run.captures[file].filter((r) => r.findings.some((f) => f.kind === 'zero-window'));
+      assert.equal(recs.length, 1, file);
+      const full = recs[0]!.findings.find((f) => f.kind === 'window-full');
+      assert.ok(full !== undefined, `${file}: ${recs[0]!.findings.map((f) => f.kind).join(', ')}`);
+      assert.equal(full.by, 'resp');
+      assert.match(full.summary, /slow reader/);
+      assert.ok((recs[0]!.stats?.orig.window_full_segs ?? 0) >= 1);
+    }
+  });
 });

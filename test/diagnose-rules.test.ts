@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
-import { renderFindings } from '../src/report/text.js';
+import { renderFindings, renderPacketTrace } from '../src/report/text.js';
 import { analyzeBuffer } from './helpers/analyze-buffer.js';
 import { ethernet, ipPacket, pcapFile, pcapngFile, tcpIpPacket, type TcpSegmentSpec } from './helpers/capture-builder.js';
 
@@ -47,7 +47,7 @@ class Conv {
     this.sNext = this.sIsn;
   }
 
-  private send(fromClient: boolean, flags: string, o: { len?: number; payload?: string; dt?: number; seq?: number; ack?: number; ttl?: number; win?: number }): this {
+  private send(fromClient: boolean, flags: string, o: { len?: number; payload?: string; dt?: number; seq?: number; ack?: number; ttl?: number; win?: number; options?: number[] }): this {
     this.t += o.dt ?? 0.001;
     const payload = o.payload !== undefined ? Buffer.from(o.payload) : Buffer.alloc(o.len ?? 0, 0x61);
     const seq = o.seq ?? (fromClient ? this.cNext : this.sNext);
@@ -62,6 +62,7 @@ class Conv {
       flags,
       payload,
       window: o.win ?? 64000,
+      options: o.options,
       ttl: o.ttl ?? 64,
       ipId: this.segs.length + 1,
     };
@@ -134,6 +135,11 @@ function only(recs: ConnectionRecord[], kind: string): { r: ConnectionRecord; f:
 
 function resetBy(recs: ConnectionRecord[], by: 'orig' | 'resp'): Finding[] {
   return recs.flatMap((r) => r.findings.filter((f) => f.by === by && f.reason !== 'NONE'));
+}
+
+/** A window-scale option (RFC 7323) announcing `shift`, after a NOP for alignment. */
+function wscale(shift: number): number[] {
+  return [1, 3, 3, shift];
 }
 
 const V4: Ends = { client: '10.1.2.3', server: '10.9.8.7', cport: 40123, sport: 8080 };
@@ -455,5 +461,168 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.match(text, /client sees: connect\(\) → ECONNREFUSED "Connection refused"/);
     assert.match(text, /advice: /);
     assert.match(text, /HEALTHY: 1 connection without findings/);
+  });
+  it('window full, then a zero window: a slow reader (the window scaled by the shift its SYN-ACK announced)', async () => {
+    const cv = new Conv(V6);
+    cv.c('S', { options: wscale(7) }).s('SA', { options: wscale(2) }).c('A');
+    // 750 << 2 = 3000 bytes of window: the third 1000-byte segment reaches its right edge (frame 7).
+    cv.s('A', { win: 750 }).c('PA', { len: 1000 }).c('PA', { len: 1000 }).c('PA', { len: 1000 });
+    cv.s('A', { win: 0 }).c('A', { seq: cv.cNext - 1, dt: 0.2 }).s('A', { win: 0 });
+    cv.s('A', { win: 750, dt: 1 }).c('PA', { len: 500 }).s('A');
+    const recs = await analyzeConv(cv, 'pcapng-sll');
+    const { r, f } = only(recs, 'window-full');
+    assert.equal(f.by, 'resp');
+    assert.equal(f.reason, 'NONE');
+    assert.ok(f.confidence >= 0.85);
+    assert.deepEqual(f.frames, [7]);
+    assert.match(f.summary, /full receive window once, at frame 7/);
+    assert.match(f.summary, /windows of at most 2\.9 KB/);
+    assert.match(f.summary, /a slow reader, not a small buffer or a slow network/);
+    assert.equal(only(recs, 'zero-window').f.by, 'resp');
+    assert.equal(r.stats?.orig.window_full_segs, 1);
+    assert.equal(r.stats?.resp.zero_window_segs, 2);
+  });
+
+  it('window full but never shut, no window scaling: a 64 KB window caps the transfer at the path\'s round trip', async () => {
+    const cv = new Conv(V4);
+    // The client offers window scaling; the server's SYN-ACK does not: no scaling either way (RFC 7323).
+    cv.c('S', { options: wscale(7) }).s('SA', { dt: 0.02 }).c('A', { dt: 0.02 });
+    for (let round = 0; round < 4; round++) {
+      cv.s('A', { win: 65535, dt: round === 0 ? 0.001 : 0.04 });
+      for (let sent = 0; sent < 65535; sent += 1460) cv.c('A', { len: Math.min(1460, 65535 - sent), dt: 0.0001 });
+    }
+    cv.s('A', { win: 65535, dt: 0.04 }).c('FA').s('FA').c('A');
+    const recs = await analyzeConv(cv);
+    const { r, f } = only(recs, 'window-full');
+    assert.equal(f.by, 'resp');
+    assert.ok(f.confidence >= 0.7 && f.confidence < 0.85);
+    assert.match(f.summary, /4 times between frames/);
+    assert.match(f.summary, /the window never shut/);
+    assert.match(f.summary, /round trip of 40 ms, one window per round trip caps the transfer at about 13 Mbit\/s/);
+    assert.match(f.summary, /Window scaling was not negotiated \(the server's SYN-ACK carried no window-scale option/);
+    assert.match(f.advice, /tcp_window_scaling/);
+    assert.ok(recs.every((x) => x.findings.every((y) => y.kind !== 'zero-window' && y.kind !== 'retransmissions')));
+    assert.equal(r.stats?.orig.window_full_segs, 4);
+    assert.equal(r.stats?.resp.zero_window_segs, 0);
+    assert.equal(r.conn_state, 'SF');
+  });
+
+  it('a window that was never full: no window-full finding, and retransmissions are the network\'s', async () => {
+    const cv = new Conv(V4);
+    cv.c('S', { options: wscale(7) }).s('SA', { options: wscale(7) }).c('A');
+    const seq = cv.cNext;
+    cv.c('PA', { len: 1400 }).c('PA', { len: 1400 }).s('A', { ack: seq + 1400, win: 500 });
+    cv.c('PA', { len: 1400, seq: seq + 1400, dt: 0.3 }).s('A', { win: 500 }).c('FA').s('FA').c('A');
+    const recs = await analyzeConv(cv);
+    assert.ok(recs.every((r) => r.findings.every((f) => f.kind !== 'window-full')));
+    const { r, f } = only(recs, 'retransmissions');
+    assert.match(f.summary, /never full nor shut: a slow or lossy network set the pace/);
+    assert.deepEqual(r.stats?.orig, { retrans_segs: 1, retrans_bytes: 1400, out_of_order_segs: 0, zero_window_segs: 0, window_full_segs: 0, missed_bytes: 0 });
+  });
+
+  it('per-direction statistics match the segments counted by hand', async () => {
+    const cv = new Conv(V4).handshake();
+    const c0 = cv.cIsn + 1;
+    const s0 = cv.sIsn + 1;
+    const data = (seq: number, len: number): Conv => cv.c('PA', { seq, len });
+    const ack = (a: number, win = 64000): Conv => cv.s('A', { ack: a, win });
+    data(c0, 1000); // 4
+    ack(c0 + 1000); // 5
+    data(c0 + 1000, 1000); // 6
+    data(c0 + 1000, 1000); // 7: retransmitted (1000 bytes)
+    ack(c0 + 2000); // 8
+    data(c0 + 2500, 500); // 9: starts beyond the highest sequence sent: out of order
+    data(c0 + 2000, 500); // 10: fills the hole from below: counted with the retransmissions (500 bytes)
+    ack(c0 + 3000, 3000); // 11: a window of 3000
+    data(c0 + 3000, 3000); // 12: fills it to the right edge: window full
+    ack(c0 + 6000, 0); // 13: zero window
+    cv.s('A', { ack: c0 + 6000, win: 0, dt: 0.3 }); // 14: zero window
+    ack(c0 + 6000); // 15: open again
+    // 700 bytes from the client the capture never saw, acknowledged by the server.
+    ack(c0 + 6700); // 16
+    data(c0 + 6700, 300); // 17: beyond the highest sequence seen: out of order too
+    cv.s('PA', { seq: s0, ack: c0 + 7000, len: 400 }); // 18
+    cv.s('PA', { seq: s0, ack: c0 + 7000, len: 400 }); // 19: retransmitted (400 bytes)
+    cv.c('A', { seq: c0 + 7000, ack: s0 + 400 }); // 20
+    cv.c('FA', { seq: c0 + 7000, ack: s0 + 400 }).s('FA', { seq: s0 + 400, ack: c0 + 7001 }).c('A', { seq: c0 + 7001, ack: s0 + 401 });
+    const recs = await analyzeConv(cv);
+    assert.equal(recs.length, 1);
+    const r = recs[0]!;
+    assert.equal(r.conn_state, 'SF');
+    assert.deepEqual(r.stats, {
+      orig: { retrans_segs: 2, retrans_bytes: 1500, out_of_order_segs: 2, zero_window_segs: 0, window_full_segs: 1, missed_bytes: 700 },
+      resp: { retrans_segs: 1, retrans_bytes: 400, out_of_order_segs: 0, zero_window_segs: 2, window_full_segs: 0, missed_bytes: 0 },
+    });
+    assert.equal(r.missed_bytes, 700);
+    assert.match(only(recs, 'capture-loss').f.summary, /700 bytes of the client's data acknowledged but never captured/);
+    const view = renderPacketTrace([], r).split('\n');
+    assert.equal(view[1], 'segments sent by orig: 2 retransmitted (1.5KiB), 2 out of order, 0 zero-window, 1 window-full; 700B acknowledged but not captured');
+    assert.equal(view[2], 'segments sent by resp: 1 retransmitted (400B), 0 out of order, 2 zero-window, 0 window-full; 0B acknowledged but not captured');
+  });
+
+  it('a clean connection has no statistics (null)', async () => {
+    const cv = new Conv(V6).handshake();
+    cv.c('PA', { len: 10 }).s('PA', { len: 20 }).c('FA').s('FA').c('A');
+    const recs = await analyzeConv(cv, 'pcap-raw');
+    assert.equal(recs[0]!.stats, null);
+  });
+
+  it('a connect attempt Zeek\'s timer split into three records is told as one story', async () => {
+    const cv = new Conv({ ...V4, sport: 443 }, 1_700_000_000, 0x9abcdef0);
+    // Linux's schedule (1, 2, 4, 8 s): SYNs at 0, 1, 3, 7 and 15 s, all with the same ISN.
+    for (const dt of [0, 1, 2, 4, 8]) cv.c('S', { seq: cv.cIsn, dt, options: wscale(7) });
+    const later = new Conv({ ...V4, cport: 41999, sport: 22 }, cv.t + 15).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    const pieces = recs.filter((r) => r.resp.port === 443);
+    // Zeek's view is unchanged: three S0 records, SYNs [0 1 3] [7] [15].
+    assert.deepEqual(pieces.map((r) => [r.conn_state, r.history, r.orig_pkts, r.end_reason]), [
+      ['S0', 'S', 3, 'timeout'],
+      ['S0', 'S', 1, 'timeout'],
+      ['S0', 'S', 1, 'timeout'],
+    ]);
+    const [a, b, c] = pieces.map((r) => r.findings.find((f) => f.kind === 'connect-timeout')!);
+    const [idA, idB, idC] = pieces.map((r) => r.id);
+    assert.equal(a!.continues, undefined);
+    assert.match(a!.summary, /3 SYNs over 3\.0 s \(doubling intervals\)/);
+    assert.match(a!.summary, new RegExp(`SYNs the client sent later \\(same ISN, ${0x9abcdef0}\\) continue it in a new record on this 4-tuple`));
+    assert.deepEqual(b!.continues, [idA]);
+    assert.match(b!.summary, /4 SYNs with the same initial sequence number over 7\.0 s \(doubling intervals\)/);
+    assert.deepEqual(c!.continues, [idA, idB]);
+    assert.match(c!.summary, /since \d\d:\d\d:\d\d\.000 \(frame 1\): 5 SYNs with the same initial sequence number over 15 s \(doubling intervals\)/);
+    assert.match(c!.summary, new RegExp(`split into 3 records: 3 SYNs in #${idA} \\(0–3\\.0 s\\), 1 in #${idB} \\(7\\.0 s\\) and 1 in this record, #${idC} \\(15 s\\)`));
+    // One SYN alone would be a weak sign; the whole series is a strong one.
+    assert.equal(c!.confidence, 0.9);
+    assert.equal(b!.confidence, 0.9);
+    // The evidence stays within each record; the earlier frames are named in the summary.
+    assert.deepEqual(c!.frames, [5]);
+    assert.deepEqual(c!.errno, { orig: 'ETIMEDOUT', resp: null });
+  });
+
+  it('the backoff across Zeek\'s cut counts: SYNs at 0 and 4 s, then at 12 s in the next record', async () => {
+    const cv = new Conv(V4, 1_700_000_000, 77);
+    for (const dt of [0, 4, 8]) cv.c('S', { seq: 77, dt });
+    const later = new Conv({ ...V4, cport: 41999, sport: 22 }, cv.t + 15).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    const pieces = recs.filter((r) => r.resp.port === V4.sport);
+    assert.deepEqual(pieces.map((r) => r.orig_pkts), [2, 1]);
+    const first = pieces[0]!.findings.find((f) => f.kind === 'connect-timeout')!;
+    const second = pieces[1]!.findings.find((f) => f.kind === 'connect-timeout')!;
+    assert.equal(first.confidence, 0.75);
+    assert.equal(second.confidence, 0.9);
+    assert.match(second.summary, /3 SYNs with the same initial sequence number over 12 s \(doubling intervals\)/);
+  });
+
+  it('a new connect() on the same 4-tuple (another ISN) is not taken for the earlier attempt', async () => {
+    const cv = new Conv({ ...V6, sport: 8443 }, 1_700_000_000, 1000);
+    for (const dt of [0, 1, 2]) cv.c('S', { seq: 1000, dt });
+    cv.c('S', { seq: 99_000, dt: 4 });
+    const later = new Conv({ ...V6, cport: 1234, sport: 22 }, cv.t + 20).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V6), { segs: [...cv.segs, ...later.segs] }), 'pcapng-sll2');
+    const pieces = recs.filter((r) => r.resp.port === 8443);
+    assert.equal(pieces.length, 2);
+    const second = pieces[1]!.findings.find((f) => f.kind === 'connect-timeout')!;
+    assert.equal(second.continues, undefined);
+    assert.match(second.summary, /: one SYN, /);
+    assert.ok(second.confidence <= 0.6);
   });
 });

@@ -22,7 +22,7 @@ it('connectionToJson equals JSON.stringify on every connection of the conformanc
   assert.ok(n > 100);
 });
 
-it('handles the optional shapes: nulls, weirds, ICMP, findings, IPv6', () => {
+it('handles the optional shapes: nulls, weirds, ICMP, stats, findings, IPv6', () => {
   const r: ConnectionRecord = {
     type: 'connection', version: 1, id: 7,
     orig: { addr: '2001:db8::1', port: 1 }, resp: { addr: '2001:db8::2', port: 2 },
@@ -31,6 +31,10 @@ it('handles the optional shapes: nulls, weirds, ICMP, findings, IPv6', () => {
     missed_bytes: 0, orig_ip_bytes: 60, resp_ip_bytes: 40, orig_state: 'SYN_SENT', resp_state: 'RESET',
     packets: { first: 1, last: 2 }, end_reason: 'end_of_capture', weirds: ['SYN_seq_jump', 'x"y'],
     icmp: { count: 2, first_frame: 3, type: 3, code: 3 },
+    stats: {
+      orig: { retrans_segs: 2, retrans_bytes: 2896, out_of_order_segs: 1, zero_window_segs: 0, window_full_segs: 3, missed_bytes: 0 },
+      resp: { retrans_segs: 0, retrans_bytes: 0, out_of_order_segs: 0, zero_window_segs: 4, window_full_segs: 0, missed_bytes: 1448 },
+    },
     findings: [{ kind: 'refused', by: 'resp', reason: 'NO_SOCKET', confidence: 0.9, frames: [2], errno: { orig: 'ECONNREFUSED', resp: null }, summary: 'a "quoted" \\ line', advice: 'listen' }],
   };
   assert.equal(connectionToJson(r), JSON.stringify(r));

@@ -5,7 +5,7 @@
 import { formatAddress } from '../dissect/packet.js';
 import type { Connection } from '../tcp/connection.js';
 import { type ConnState, connState } from '../tcp/conn-state.js';
-import { ENDPOINT_STATE_NAMES } from '../tcp/endpoint.js';
+import { ENDPOINT_STATE_NAMES, type Endpoint } from '../tcp/endpoint.js';
 import type { EndReason } from '../tcp/tracker.js';
 
 export const SCHEMA_VERSION = 1;
@@ -53,6 +53,26 @@ export interface Finding {
   time?: number;
   /** Text an RST carried as payload (RFC 1122 §4.2.2.12 reset cause), escaped; null when none. */
   rst_text?: string | null;
+  /** Ids of earlier connection records whose story this finding continues (a connect attempt Zeek's attempt timer split into several records); absent otherwise. */
+  continues?: number[];
+}
+
+/**
+ * What one side sent, counted per direction from the wire: network loss (retransmissions),
+ * reordering, the receiver's windows, and capture loss kept apart from network loss.
+ */
+export interface DirectionStats {
+  /** Segments whose payload lay at or below the highest sequence already sent: retransmissions (network loss), or the late half of a reordering. */
+  retrans_segs: number;
+  retrans_bytes: number;
+  /** Segments that started beyond the highest sequence sent so far (a hole opened): reordering, or loss before the capture point. */
+  out_of_order_segs: number;
+  /** Segments advertising a zero window: this side's receive buffer was full (its application was not reading). */
+  zero_window_segs: number;
+  /** Segments that filled the peer's advertised window to its right edge (Wireshark's "TCP Window Full"). */
+  window_full_segs: number;
+  /** Bytes of this side the peer acknowledged that the capture never showed (capture loss, not network loss). */
+  missed_bytes: number;
 }
 
 export interface ConnectionRecord {
@@ -90,6 +110,8 @@ export interface ConnectionRecord {
   weirds: string[];
   /** ICMP errors that quoted one of this connection's segments. */
   icmp: { count: number; first_frame: number; type: number; code: number } | null;
+  /** Per direction, what each side sent; null when every counter is 0 (most connections). */
+  stats: { orig: DirectionStats; resp: DirectionStats } | null;
   findings: Finding[];
 }
 
@@ -126,6 +148,24 @@ export interface SummaryRecord {
 
 export type AnalysisRecord = ConnectionRecord | SummaryRecord;
 
+function directionStats(e: Endpoint): DirectionStats {
+  const r = e.ev.rare;
+  return {
+    retrans_segs: r === null ? 0 : r.rexmits,
+    retrans_bytes: r === null ? 0 : r.rexmitBytes,
+    out_of_order_segs: r === null ? 0 : r.seqJumps,
+    zero_window_segs: r === null ? 0 : r.zeroWindows,
+    window_full_segs: r === null ? 0 : r.windowFull,
+    missed_bytes: e.missedBytes,
+  };
+}
+
+/** Whether a side has anything to count: what it sent unusually lives in its RareEvidence. */
+function hasStats(e: Endpoint): boolean {
+  const r = e.ev.rare;
+  return e.missedBytes !== 0 || (r !== null && (r.rexmits !== 0 || r.seqJumps !== 0 || r.zeroWindows !== 0 || r.windowFull !== 0));
+}
+
 function micro(t: number): number {
   return Math.round(t * 1e6) / 1e6;
 }
@@ -160,6 +200,7 @@ export function toConnectionRecord(c: Connection, reason: EndReason, findings: F
     end_reason: reason,
     weirds: c.weirds === null ? [] : [...c.weirds],
     icmp: c.icmpErrors === 0 ? null : { count: c.icmpErrors, first_frame: c.icmpFirstFrame, type: c.icmpType, code: c.icmpCode },
+    stats: hasStats(c.orig) || hasStats(c.resp) ? { orig: directionStats(c.orig), resp: directionStats(c.resp) } : null,
     findings,
   };
 }

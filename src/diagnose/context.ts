@@ -24,12 +24,35 @@ export interface Incarnation {
   endTime: number;
 }
 
+/** One record of a connect attempt: its SYNs (times in epoch seconds). */
+export interface AttemptPiece {
+  id: number;
+  syns: number;
+  firstTime: number;
+  lastTime: number;
+}
+
+/** An unanswered connect attempt that Zeek's attempt timer cut into records, as far as seen. */
+export interface ConnectAttempt {
+  /** Its records so far, in order. */
+  pieces: AttemptPiece[];
+  syns: number;
+  /** Intervals between SYNs that grew (exponential backoff), across the records. */
+  backoffs: number;
+  /** Frame of the first SYN. */
+  firstFrame: number;
+  /** Seconds between the latest two SYNs; 0 after one SYN. */
+  lastGap: number;
+}
+
 /** Knowledge that outlives one connection, bounded. One per analysis run. */
 export class DiagnosisMemory {
   /** Endpoints seen answering a SYN with a SYN-ACK (a listener), by endpointHash. */
   private readonly listeners = new Set<number>();
   /** "a|pa|b|pb" (sorted) of 4-tuples that were reused, with how the old incarnation ended. */
   private readonly previous = new Map<string, Incarnation>();
+  /** Connect attempts cut by Zeek's attempt timer, by 4-tuple and initial sequence number. */
+  private readonly attempts = new Map<string, ConnectAttempt>();
 
   private lastListener = 0;
 
@@ -54,6 +77,23 @@ export class DiagnosisMemory {
     const inc = this.previous.get(key);
     if (inc !== undefined) this.previous.delete(key);
     return inc;
+  }
+
+  noteAttempt(key: string, a: ConnectAttempt): void {
+    if (this.attempts.size >= MEMORY_LIMIT) this.attempts.clear();
+    this.attempts.set(key, a);
+  }
+
+  /** True if some connect attempt may still continue (so looking one up is worth a key). */
+  hasAttempts(): boolean {
+    return this.attempts.size > 0;
+  }
+
+  /** The earlier records of this connect attempt, if Zeek's attempt timer cut it. */
+  takeAttempt(key: string): ConnectAttempt | undefined {
+    const a = this.attempts.get(key);
+    if (a !== undefined) this.attempts.delete(key);
+    return a;
   }
 }
 
@@ -195,6 +235,8 @@ export interface FindingParts {
   summary: string;
   advice: string;
   rstText: string | null;
+  /** Ids of earlier connection records this finding continues (a connect attempt Zeek's timer split). */
+  continues?: number[];
 }
 
 /** The first call of each side that reports an error is that side's errno. */
@@ -212,7 +254,7 @@ function frameList(list: number[]): number[] {
 
 export function makeFinding(p: FindingParts): Finding {
   const frames = frameList(p.frames);
-  return {
+  const f: Finding = {
     kind: p.kind,
     by: p.by,
     reason: p.reason,
@@ -227,6 +269,8 @@ export function makeFinding(p: FindingParts): Finding {
     time: Math.round(p.time * 1e6) / 1e6,
     rst_text: p.rstText,
   };
+  if (p.continues !== undefined) f.continues = p.continues;
+  return f;
 }
 
 /** Calls per side, with one side's list given and the other empty. */

@@ -33,6 +33,7 @@ import { noSocket } from './rules/rst-no-socket.js';
 import { unexplained } from './rules/rst-unexplained.js';
 import { timewaitAssassination } from './rules/timewait-assassination.js';
 import { unreachable } from './rules/unreachable.js';
+import { windowFull } from './rules/window-full.js';
 import { zeroWindow } from './rules/zero-window.js';
 
 export { DiagnosisMemory };
@@ -63,11 +64,12 @@ export const CONNECTION_RULES: ReadonlyArray<{ name: string; rule: ConnectionRul
   { name: 'keepalive', rule: keepaliveUnanswered },
   { name: 'half-close', rule: halfCloseStall },
   { name: 'zero-window', rule: zeroWindow },
+  { name: 'window-full', rule: windowFull },
   { name: 'challenge-ack', rule: challengeAck },
   { name: 'loss', rule: loss },
 ];
 
-/** Nothing unusual: no RST, retransmission, probe, zero window (no RareEvidence), no ICMP, no capture gap, and a plain ending. */
+/** Nothing unusual: no RST, retransmission, probe, zero or full window (no RareEvidence), no ICMP, no capture gap, and a plain ending. */
 function obviouslyHealthy(c: Connection): boolean {
   const o = c.orig.ev;
   const r = c.resp.ev;

@@ -6,7 +6,7 @@
  * (history letters come from a fixed alphabet). test/json-output.test.ts checks the result
  * against JSON.stringify.
  */
-import type { CallOutcome, ConnectionRecord, Finding } from '../analyze/records.js';
+import type { CallOutcome, ConnectionRecord, DirectionStats, Finding } from '../analyze/records.js';
 import { JsonEncoder } from './json-encoder.js';
 
 function writeCalls(e: JsonEncoder, list: CallOutcome[]): void {
@@ -28,8 +28,8 @@ function writeCalls(e: JsonEncoder, list: CallOutcome[]): void {
 
 /**
  * One finding as JSON.stringify would write it. Findings built by src/diagnose always have every
- * field, in this order; anything else (a hand-made finding without the optional fields) goes
- * through JSON.stringify itself.
+ * field, in this order, and `continues` last only when a finding has it; anything else (a
+ * hand-made finding without the optional fields) goes through JSON.stringify itself.
  */
 function writeFinding(e: JsonEncoder, f: Finding): void {
   if (f.state === undefined || f.candidates === undefined || f.calls === undefined || f.time === undefined || f.rst_text === undefined || !Number.isFinite(f.confidence)) {
@@ -72,6 +72,30 @@ function writeFinding(e: JsonEncoder, f: Finding): void {
   e.num(f.time);
   e.raw(',"rst_text":');
   e.strOrNull(f.rst_text);
+  if (f.continues !== undefined) {
+    e.raw(',"continues":[');
+    for (let i = 0; i < f.continues.length; i++) {
+      if (i > 0) e.raw(',');
+      e.num(f.continues[i]!);
+    }
+    e.raw(']');
+  }
+  e.raw('}');
+}
+
+function writeDirectionStats(e: JsonEncoder, d: DirectionStats): void {
+  e.raw('{"retrans_segs":');
+  e.num(d.retrans_segs);
+  e.raw(',"retrans_bytes":');
+  e.num(d.retrans_bytes);
+  e.raw(',"out_of_order_segs":');
+  e.num(d.out_of_order_segs);
+  e.raw(',"zero_window_segs":');
+  e.num(d.zero_window_segs);
+  e.raw(',"window_full_segs":');
+  e.num(d.window_full_segs);
+  e.raw(',"missed_bytes":');
+  e.num(d.missed_bytes);
   e.raw('}');
 }
 
@@ -131,6 +155,15 @@ export function writeConnectionJson(e: JsonEncoder, r: ConnectionRecord): void {
   e.raw(r.weirds.length === 0 ? '[]' : JSON.stringify(r.weirds));
   e.raw(',"icmp":');
   e.raw(r.icmp === null ? 'null' : JSON.stringify(r.icmp));
+  e.raw(',"stats":');
+  if (r.stats === null) e.raw('null');
+  else {
+    e.raw('{"orig":');
+    writeDirectionStats(e, r.stats.orig);
+    e.raw(',"resp":');
+    writeDirectionStats(e, r.stats.resp);
+    e.raw('}');
+  }
   e.raw(',"findings":[');
   for (let i = 0; i < r.findings.length; i++) {
     if (i > 0) e.raw(',');

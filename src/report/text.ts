@@ -1,7 +1,7 @@
 /**
  * The default report: one line per connection, most interesting first, then a summary.
  */
-import type { CallOutcome, ConnectionRecord, Finding, SummaryRecord } from '../analyze/records.js';
+import type { CallOutcome, ConnectionRecord, DirectionStats, Finding, SummaryRecord } from '../analyze/records.js';
 import { errnoMessage, FAILURE_KINDS, FINDING_KINDS } from '../diagnose/knowledge.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
@@ -79,10 +79,19 @@ export function renderSummary(s: SummaryRecord): string {
   return lines.join('\n');
 }
 
+/** What one direction's sender went through, for the packet-by-packet view. */
+function statsText(d: DirectionStats): string {
+  return (
+    `${d.retrans_segs} retransmitted (${formatBytes(d.retrans_bytes)}), ${d.out_of_order_segs} out of order, ${d.zero_window_segs} zero-window, ` +
+    `${d.window_full_segs} window-full; ${formatBytes(d.missed_bytes)} acknowledged but not captured`
+  );
+}
+
 export function renderPacketTrace(rows: PacketRow[], r: ConnectionRecord): string {
   const o = endpointText(r.orig.addr, r.orig.port);
   const p = endpointText(r.resp.addr, r.resp.port);
   const lines = [`connection ${r.id}: ${o} → ${p}  ${r.conn_state} ${escapeForTerminal(r.history)}  (sequence numbers relative to each side's ISN)`];
+  if (r.stats !== null) lines.push(`segments sent by orig: ${statsText(r.stats.orig)}`, `segments sent by resp: ${statsText(r.stats.resp)}`);
   const t0 = rows[0]?.ts ?? 0;
   for (const row of rows) {
     const dir = row.fromOrig ? 'orig → resp' : 'orig ← resp';

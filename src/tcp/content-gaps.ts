@@ -23,6 +23,7 @@ function gap(c: Connection, e: Endpoint, peer: Endpoint, len: number): void {
   if (isClean(e) && isClean(peer)) {
     if (isScaledMilestone(++e.gaps)) c.addHistory(e.isOrig ? 'G' : 'g');
     c.missedBytes += len;
+    e.missedBytes += len;
   }
 }
 

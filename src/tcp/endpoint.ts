@@ -79,6 +79,8 @@ export class Endpoint {
   /** Out-of-order ranges above a hole, as [seq0, upper0, seq1, upper1, ...], sorted (allocated on first need). */
   declare blocks: number[] | null;
   declare skipDeliveries: boolean;
+  /** Bytes of this side the peer acknowledged that the capture never showed (its share of the connection's missed_bytes). */
+  declare missedBytes: number;
 
   /** What this side sent, for the diagnosis layer (tcpsleuth's own; not part of Zeek's model). */
   readonly ev = new SideEvidence();
@@ -119,6 +121,7 @@ export class Endpoint {
     this.trimSeq = 1;
     this.blocks = null;
     this.skipDeliveries = false;
+    this.missedBytes = 0;
     this.ev.reset();
   }
 

@@ -6,26 +6,30 @@
  * purpose — tens of thousands of connections are live at once, and every field is copied by
  * the garbage collector — and holds only small integers: times are milliseconds since the
  * connection's first packet (`msSince`), never doubles (a double field is a boxed number in V8).
- * What most connections never need (retransmissions, probes, zero windows, RSTs) lives in a
- * RareEvidence allocated on the first such event.
+ * What most connections never need (retransmissions, probes, zero or full windows, RSTs) lives
+ * in a RareEvidence allocated on the first such event.
  *
  * `noteSegment` runs once per processed segment: comparisons and field writes, no allocation
  * on the ordinary path. Objects are made only for the first unusual event of a side, for RST
- * segments (at most MAX_RST_RECORDS per side; RSTs are rare), and for the text of an RST's
- * payload (RFC 1122 §4.2.2.12 reset cause, at most RST_TEXT_MAX bytes).
+ * segments (at most MAX_RST_RECORDS per side; RSTs are rare), for the text of an RST's
+ * payload (RFC 1122 §4.2.2.12 reset cause, at most RST_TEXT_MAX bytes), and by the option
+ * walker for each SYN (its window scale).
  *
  * Sequence numbers are raw 32-bit values held as signed integers (see read32be); comparisons
  * are modulo 2^32 via `(a - b) | 0`.
  */
 import { tcpChecksumOk } from '../dissect/checksum.js';
 import { TH_ACK, TH_FIN, TH_RST, TH_SYN, type PacketView } from '../dissect/packet.js';
+import { synWindowScale } from '../dissect/tcp.js';
 
 /** RSTs remembered per side in full; further ones are only counted. */
 export const MAX_RST_RECORDS = 8;
 /** Bytes of an RST's payload kept as text. */
 export const RST_TEXT_MAX = 64;
 /** An interval at least this much longer than the previous one counts as "growing" (backoff). */
-const BACKOFF_FACTOR = 1.4;
+export const BACKOFF_FACTOR = 1.4;
+/** RFC 7323 §2.3: a larger shift is used as 14. */
+const MAX_WINDOW_SHIFT = 14;
 
 /** Milliseconds from t0 to t as a small integer (times in evidence are kept this way). */
 export function msSince(t: number, t0: number): number {
@@ -136,7 +140,8 @@ function payloadText(b: Buffer, off: number, n: number): string {
 
 /** The unusual part of a side's evidence: allocated on its first retransmission, probe, zero window, RST, ... */
 export class RareEvidence {
-  // SYN retransmission timing.
+  // SYN retransmission timing: the first and the latest interval between SYNs.
+  synFirstGapMs = 0;
   synPrevGapMs = 0;
   /** Retransmitted SYNs whose interval grew (exponential backoff). */
   synBackoffs = 0;
@@ -178,6 +183,16 @@ export class RareEvidence {
   /** Zero-window probes this side sent into the peer's shut window. */
   zwProbes = 0;
 
+  // Segments of this side that filled the peer's advertised window to its right edge (Wireshark's
+  // "TCP Window Full"): the peer's receive window, not the network, held this side back.
+  windowFull = 0;
+  wfFirstFrame = 0;
+  wfFirstMs = 0;
+  wfLastFrame = 0;
+  wfLastMs = 0;
+  /** The largest window (bytes, scaled) such a segment filled. */
+  wfWindowMax = 0;
+
   // Keepalives (seq = snd.nxt - 1 with 0 or 1 byte, into an open window).
   kaProbes = 0;
   kaUnanswered = 0;
@@ -217,6 +232,17 @@ export class SideEvidence {
   declare ackHigh: number;
   /** First segment with ACK and without SYN (the handshake's third segment, for a client). */
   declare firstAckFrame: number;
+  declare firstAckMs: number;
+
+  // Window scaling (RFC 7323).
+  /** The shift this side's SYN (or SYN-ACK) announced; -1: no option, or no SYN seen. */
+  declare synWscale: number;
+  /**
+   * The shift that applies to the windows this side advertises, once both SYNs were seen: its own
+   * announcement if both SYNs carried the option, else 0. -1 while unknown (a SYN missing), when
+   * no window can be compared with sequence numbers.
+   */
+  declare winShift: number;
 
   // SYN (without ACK) and SYN-ACK.
   declare syns: number;
@@ -274,6 +300,9 @@ export class SideEvidence {
     this.hasAck = false;
     this.ackHigh = 0;
     this.firstAckFrame = 0;
+    this.firstAckMs = 0;
+    this.synWscale = -1;
+    this.winShift = -1;
     this.syns = 0;
     this.synIsn = 0;
     this.synFirstFrame = 0;
@@ -333,6 +362,11 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, ms:
         if (((seq - s.sndNxt) | 0) > 0) rareOf(s).seqJumps++;
         s.sndNxt = (seq + len) | 0;
         noteData(s, p, frame, ahead < len ? ahead : len);
+        // Payload up to the right edge of the window the peer's latest ACK opened (not a shut window).
+        if (p.winShift >= 0 && len > 0 && (p.lastFlags & (TH_ACK | TH_RST)) === TH_ACK && p.lastWindow > 0) {
+          const wnd = p.lastFlags & TH_SYN ? p.lastWindow : p.lastWindow << p.winShift;
+          if (((seq + len - p.lastAck - wnd) | 0) === 0) noteWindowFull(rareOf(s), frame, ms, wnd);
+        }
       } else if (len > 0) {
         noteOld(s, p, v, frame, seq, len, ms);
       } else if (((seq + 1 - s.sndNxt) | 0) === 0) {
@@ -351,7 +385,10 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, ms:
         s.ackHigh = ack;
         s.hasAck = true;
       }
-      if (s.firstAckFrame === 0 && !(flags & TH_SYN)) s.firstAckFrame = frame;
+      if (s.firstAckFrame === 0 && !(flags & TH_SYN)) {
+        s.firstAckFrame = frame;
+        s.firstAckMs = ms;
+      }
       if (p.fins !== 0 && p.finAckedFrame === 0 && ((ack - p.finSeq) | 0) > 0) p.finAckedFrame = frame;
       if (p.rare !== null && p.rare.stallCount !== 0 && ((ack - p.rare.stallSeq) | 0) > 0) endStall(p.rare, ms);
     }
@@ -397,6 +434,7 @@ function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: num
   const syn = flags & TH_SYN;
   const fin = flags & TH_FIN;
   if (syn) {
+    noteWindowScale(s, p, v);
     if (flags & TH_ACK) {
       if (s.synAcks++ === 0) s.synAckFirstFrame = frame;
       else if (p.firstAckFrame !== 0 && s.synAckFirstFrame < p.firstAckFrame) {
@@ -413,7 +451,8 @@ function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: num
       } else {
         const r = rareOf(s);
         const gap = ms - s.synLastMs;
-        if (s.syns > 2 && gap >= r.synPrevGapMs * BACKOFF_FACTOR) r.synBackoffs++;
+        if (s.syns === 2) r.synFirstGapMs = gap;
+        else if (gap >= r.synPrevGapMs * BACKOFF_FACTOR) r.synBackoffs++;
         r.synPrevGapMs = gap;
       }
       s.synLastFrame = frame;
@@ -444,6 +483,19 @@ function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: num
     }
     s.rxSinceTx = 0;
   }
+}
+
+/**
+ * RFC 7323 §2.2: windows are scaled only if both SYNs carried the option; each side's windows by
+ * the shift it announced itself. SYN and SYN-ACK windows are never scaled.
+ */
+function noteWindowScale(s: SideEvidence, p: SideEvidence, v: PacketView): void {
+  const shift = synWindowScale(v.data, v.tcpOffset, v.tcpHeaderLen);
+  s.synWscale = shift > MAX_WINDOW_SHIFT ? MAX_WINDOW_SHIFT : shift;
+  if (p.syns + p.synAcks === 0) return;
+  const scaled = s.synWscale >= 0 && p.synWscale >= 0;
+  s.winShift = scaled ? s.synWscale : 0;
+  p.winShift = scaled ? p.synWscale : 0;
 }
 
 /** Payload at or below sndNxt: a keepalive/zero-window probe with its garbage byte, or a retransmission. */
@@ -499,6 +551,16 @@ function noteZeroWindow(s: SideEvidence, flags: number, frame: number, ms: numbe
     r.zwStartMs = ms;
     r.zwEpisodes++;
   }
+}
+
+function noteWindowFull(r: RareEvidence, frame: number, ms: number, wnd: number): void {
+  if (r.windowFull++ === 0) {
+    r.wfFirstFrame = frame;
+    r.wfFirstMs = ms;
+  }
+  r.wfLastFrame = frame;
+  r.wfLastMs = ms;
+  if (wnd > r.wfWindowMax) r.wfWindowMax = wnd;
 }
 
 function windowReopened(r: RareEvidence, frame: number, ms: number): void {

@@ -4,40 +4,111 @@
  * first) and gives up after tcp_syn_retries (6) at about 127 s: connect() fails with ETIMEDOUT.
  * Silence means the SYNs were dropped: a firewall that drops instead of rejecting, a host that is
  * down or does not exist (no ARP answer on its LAN), a broken route — or a SYN queue overflow.
+ *
+ * Zeek gives up on an unanswered attempt tcp_attempt_delay (5 s) after its first SYN, so one
+ * connect() on that schedule becomes several S0 records on the same 4-tuple, all with the same
+ * initial sequence number: SYNs [0 1 3] [7] [15] [31] [63]. Each record the timer cut while the
+ * client was still retrying (at least two SYNs so far, fewer than Linux ever sends) is remembered
+ * (DiagnosisMemory); the finding of a later record tells the whole attempt so far — every
+ * record's SYNs, the total span, the backoff across them — with the confidence of the whole
+ * series. An earlier record cannot know its sequel (records are written as connections end), so
+ * it says where the story continues.
  */
-import { type DiagnosisContext, type FindingParts, clock, epochOf, seconds } from '../context.js';
+import { type ConnectAttempt, type DiagnosisContext, type FindingParts, clock, epochOf, seconds, tupleKey } from '../context.js';
 import { CONNECT_TIMEOUT } from '../errno.js';
+import { BACKOFF_FACTOR } from '../../tcp/evidence.js';
+import { u32 } from '../../tcp/seq.js';
+import { TCP_ATTEMPT_DELAY } from '../../tcp/timers.js';
+
+/** net.ipv4.tcp_syn_retries' default (6) plus the first: the most SYNs one connect() sends. */
+const LINUX_SYNS_PER_CONNECT = 7;
+
+/** This record's SYNs added to the earlier records of the same attempt (if any). */
+function extend(ctx: DiagnosisContext, earlier: ConnectAttempt | undefined): ConnectAttempt {
+  const o = ctx.orig.ev;
+  const r = o.rare;
+  const piece = { id: ctx.c.id, syns: o.syns, firstTime: epochOf(ctx, o.synFirstMs), lastTime: epochOf(ctx, o.synLastMs) };
+  const ownLastGap = o.syns > 1 ? r!.synPrevGapMs / 1000 : 0;
+  const ownBackoffs = r?.synBackoffs ?? 0;
+  if (earlier === undefined) return { pieces: [piece], syns: o.syns, backoffs: ownBackoffs, firstFrame: o.synFirstFrame, lastGap: ownLastGap };
+  // The interval across the cut, compared with the one before it and with the one after it.
+  const cross = piece.firstTime - earlier.pieces[earlier.pieces.length - 1]!.lastTime;
+  let backoffs = earlier.backoffs + ownBackoffs;
+  if (earlier.lastGap > 0 && cross >= earlier.lastGap * BACKOFF_FACTOR) backoffs++;
+  if (o.syns > 1 && r!.synFirstGapMs / 1000 >= cross * BACKOFF_FACTOR) backoffs++;
+  return {
+    pieces: [...earlier.pieces, piece],
+    syns: earlier.syns + o.syns,
+    backoffs,
+    firstFrame: earlier.firstFrame,
+    lastGap: o.syns > 1 ? ownLastGap : cross,
+  };
+}
+
+/** "3 SYNs in #1 (0–3.0 s), 1 in #2 (7.0 s) and 1 in this record, #3 (15 s)": times after the first SYN. */
+function scheduleText(a: ConnectAttempt, thisId: number): string {
+  const t0 = a.pieces[0]!.firstTime;
+  const after = (t: number): string => (t === t0 ? '0' : seconds(t - t0));
+  const parts = a.pieces.map((p, i) => {
+    const when = p.syns > 1 ? `${after(p.firstTime)}–${seconds(p.lastTime - t0)}` : after(p.lastTime);
+    return `${p.syns}${i === 0 ? ` SYN${p.syns === 1 ? '' : 's'}` : ''} in ${p.id === thisId ? `this record, #${p.id}` : `#${p.id}`} (${when})`;
+  });
+  return `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+}
 
 export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void {
   const o = ctx.orig.ev;
   const r = ctx.resp.ev;
   if (o.syns === 0 || r.segments > 0 || ctx.c.icmpErrors > 0) return;
   if (o.segments !== o.syns + o.rstCount) return;
-  const first = epochOf(ctx, o.synFirstMs);
+  const memory = ctx.memory;
+  const timedOut = ctx.endReason === 'timeout' && o.rstCount === 0;
+  // The key is needed to look up earlier records, or to remember this one (two SYNs at least, below).
+  const key = memory.hasAttempts() || (timedOut && o.syns >= 2) ? `${tupleKey(ctx.c)}|${u32(o.synIsn)}` : '';
+  const attempt = extend(ctx, memory.hasAttempts() ? memory.takeAttempt(key) : undefined);
+  // Zeek's timer ended this record while connect() was still retrying: a later record may continue
+  // it. A lone SYN is more often a scan than a connect(): remembering each would fill the memory.
+  const cut = timedOut && attempt.syns >= 2 && attempt.syns < LINUX_SYNS_PER_CONNECT;
+  if (cut) memory.noteAttempt(key, attempt);
+  const first = attempt.pieces[0]!.firstTime;
   const last = epochOf(ctx, o.synLastMs);
   const watched = ctx.observedUntil - last;
-  const backoffs = o.rare?.synBackoffs ?? 0;
+  const series = attempt.pieces.length > 1;
   let confidence: number;
-  if (o.syns >= 3 && backoffs >= 1) confidence = 0.9;
-  else if (o.syns >= 2) confidence = 0.75;
+  if (attempt.syns >= 3 && attempt.backoffs >= 1) confidence = 0.9;
+  else if (attempt.syns >= 2) confidence = 0.75;
   else if (watched >= 3) confidence = 0.6;
   else if (watched >= 1) confidence = 0.4;
   else return; // one SYN and the capture ends right after it: nothing to conclude
-  const schedule = o.syns > 1 ? `${o.syns} SYNs over ${seconds(last - first)}${backoffs >= 1 ? ' (doubling intervals)' : ''}` : 'one SYN';
-  out.push({
+  const backoff = attempt.backoffs >= 1 ? ' (doubling intervals)' : '';
+  const schedule = series
+    ? `${attempt.syns} SYNs with the same initial sequence number over ${seconds(last - first)}${backoff}`
+    : o.syns > 1
+      ? `${o.syns} SYNs over ${seconds(last - first)}${backoff}`
+      : 'one SYN';
+  const since = series ? `since ${clock(first)} (frame ${attempt.firstFrame})` : `at ${clock(first)}`;
+  const split = series
+    ? ` It is one connect() that Zeek's ${TCP_ATTEMPT_DELAY} s attempt timer split into ${attempt.pieces.length} records: ${scheduleText(attempt, ctx.c.id)}.`
+    : '';
+  const sequel = cut
+    ? ` Zeek's attempt timer closed this record; SYNs the client sent later (same ISN, ${u32(o.synIsn)}) continue it in a new record on this 4-tuple.`
+    : '';
+  const parts: FindingParts = {
     kind: 'connect-timeout',
     by: 'network',
     reason: 'NONE',
     confidence,
     frames: [o.synFirstFrame, o.synLastFrame],
-    time: first,
+    time: epochOf(ctx, o.synFirstMs),
     state: 'TCP_SYN_SENT',
     candidates: [],
     calls: { orig: CONNECT_TIMEOUT, resp: [] },
     summary:
-      `${ctx.orig.Label} got no answer from ${ctx.resp.label} at ${clock(first)}: ${schedule}, no SYN-ACK, RST or ICMP (${seconds(Math.max(0, watched))} watched after the last). ` +
-      `Dropped on the way (firewall DROP, host down, no route); connect() fails with ETIMEDOUT "Connection timed out" after ~127 s.`,
+      `${ctx.orig.Label} got no answer from ${ctx.resp.label} ${since}: ${schedule}, no SYN-ACK, RST or ICMP (${seconds(Math.max(0, watched))} watched after the last).${split} ` +
+      `Dropped on the way (firewall DROP, host down, no route); connect() fails with ETIMEDOUT "Connection timed out" after ~127 s.${sequel}`,
     advice: `Is ${ctx.resp.addr} up and routed (ip route get)? A firewall or security group dropping port ${ctx.resp.port}? Do the SYNs reach the server (capture there)?`,
     rstText: null,
-  });
+  };
+  if (series) parts.continues = attempt.pieces.slice(0, -1).map((p) => p.id);
+  out.push(parts);
 }

@@ -28,7 +28,7 @@ function one(ctx: DiagnosisContext, s: SideView, out: FindingParts[]): void {
     calls: s.side === 'orig' ? { orig: [], resp: [sendCall] } : { orig: [sendCall], resp: [] },
     summary:
       `${s.Label} advertised a zero window from frame ${r.zwFirstFrame} (${r.zwEpisodes}×, ${seconds(total)} in all, longest ${seconds(longest)}${open ? ', still shut at the end' : ''}): ` +
-      `its application stopped reading — a slow reader, not a slow network. ${peer.Who} had to wait${probes > 0 ? ` (${probes} zero-window probes)` : ''}.`,
+      `its application stopped reading — a slow reader, not a slow network. ${peer.Who} had to wait${probes > 0 ? ` (${probes} zero-window probe${probes === 1 ? '' : 's'})` : ''}.`,
     advice: `What blocks ${s.who}'s reader (a lock, slow disk or database, full downstream queue)? A bigger buffer only delays the stall.`,
     rstText: null,
   });
