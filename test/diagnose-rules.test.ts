@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
+import { ReportDigest } from '../src/report/digest.js';
 import { renderFindings, renderPacketTrace } from '../src/report/text.js';
 import { analyzeBuffer } from './helpers/analyze-buffer.js';
 import { ethernet, ipPacket, pcapFile, pcapngFile, tcpIpPacket, type TcpSegmentSpec } from './helpers/capture-builder.js';
@@ -445,7 +446,7 @@ describe('diagnosis rules on synthetic captures', () => {
     cv.c('PA', { len: 10 }).s('PA', { len: 20 }).c('FA').s('FA').c('A');
     const recs = await analyzeConv(cv);
     assert.deepEqual(recs[0]!.findings, []);
-    assert.match(renderFindings(recs, 5), /HEALTHY: 1 connection without findings \(SF 1\)/);
+    assert.match(renderFindings(ReportDigest.of(recs, 0, 5)), /HEALTHY: 1 connection without findings \(SF 1\)/);
   });
 
   it('the text report puts failures first, grouped by kind, with evidence, errno per side and advice', async () => {
@@ -454,7 +455,7 @@ describe('diagnosis rules on synthetic captures', () => {
     const ok = new Conv({ ...V4, cport: 40500 }, cv.t + 1).handshake();
     ok.c('FA').s('FA').c('A');
     const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...ok.segs] }));
-    const text = renderFindings(recs, 5);
+    const text = renderFindings(ReportDigest.of(recs, 0, 5));
     assert.match(text, /^FAILURES: 1 of 2 connections/);
     assert.match(text, /refused — 1 finding/);
     assert.match(text, /evidence: frames 1, 2/);

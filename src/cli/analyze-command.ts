@@ -6,6 +6,7 @@ import { analyzeInBatches, type AnalyzeOptions } from '../analyze/analyze.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
 import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
 import { TsleuthError } from '../errors.js';
+import { ReportDigest } from '../report/digest.js';
 import { writeConnectionJson } from '../report/json.js';
 import { JsonEncoder } from '../report/json-encoder.js';
 import { ProgressLine } from '../report/progress.js';
@@ -147,7 +148,8 @@ export async function runAnalyze(argv: string[]): Promise<number> {
 
   const out = new LineWriter();
   const json = new JsonEncoder();
-  const records: ConnectionRecord[] = [];
+  // The text report keeps only what it will show (and counts the rest): memory stays bounded.
+  const digest = new ReportDigest(limit, limit === 0 ? 0 : Math.max(3, Math.ceil(limit / 4)));
   let summary: SummaryRecord | null = null;
   let failed = false;
   let fatal: TsleuthError | null = null;
@@ -163,7 +165,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
             writeConnectionJson(json, r);
             out.pushBytes(json.bytes());
           }
-          else records.push(r);
+          else digest.add(r);
         }
       }
       await out.flushIfFull();
@@ -185,11 +187,11 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     const t = traced as { rows: PacketRow[]; record: ConnectionRecord } | null;
     await out.line(t === null ? `no connection with id ${connectionId} in this capture (ids run from 1 to ${summary.connections})` : renderPacketTrace(t.rows, t.record));
   } else {
-    if (records.length > 0 && !values['no-diagnose']) {
-      await out.line(renderFindings(records, limit === 0 ? 0 : Math.max(3, Math.ceil(limit / 4))));
+    if (digest.total > 0 && !values['no-diagnose']) {
+      await out.line(renderFindings(digest));
       await out.line('');
     }
-    if (records.length > 0) await out.line(renderConnectionTable(records, limit));
+    if (digest.total > 0) await out.line(renderConnectionTable(digest));
     await out.line('');
     await out.line(renderSummary(summary));
   }

@@ -3,6 +3,7 @@
  * the table of `lab run --all`. Everything that came from the kernel, a capture or a program
  * goes through escapeForTerminal.
  */
+import { ReportDigest } from '../report/digest.js';
 import { renderConnectionTable } from '../report/text.js';
 import { escapeForTerminal as esc, endpointText } from '../report/terminal.js';
 import type { LabRun } from './runner.js';
@@ -98,7 +99,7 @@ export function renderRun(run: LabRun): string {
   if (t.untupled_events.length > 0) out.push(`   drops without a tuple: ${[...new Set(t.untupled_events.map((u) => u.reason ?? '?'))].join(', ')}`);
   out.push('');
   out.push('-- what tcpsleuth analyze concludes from the capture alone');
-  out.push(run.records.length === 0 ? '  (no TCP connection in the capture)' : renderConnectionTable(run.records, 0));
+  out.push(run.records.length === 0 ? '  (no TCP connection in the capture)' : renderConnectionTable(ReportDigest.of(run.records, 0, 0)));
   const findings = run.records.flatMap((r) => r.findings.map((f) => `#${r.id} ${f.kind}: by ${f.by}, ${f.reason} — ${f.summary}`));
   out.push(findings.length === 0 ? 'findings: none' : findings.map((f) => `finding ${esc(f)}`).join('\n'));
   out.push(`capture-only diagnosis vs kernel: ${diagnosisText(t)}`);

@@ -5,36 +5,16 @@ import type { CallOutcome, ConnectionRecord, DirectionStats, Finding, SummaryRec
 import { errnoMessage, FAILURE_KINDS, FINDING_KINDS } from '../diagnose/knowledge.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
+import { INTEREST, OBSERVATION_IDS, type ReportDigest } from './digest.js';
 import { endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime } from './terminal.js';
-
-/** Failures first: refused and reset, then attempts that got no answer, then half-closed, then healthy. */
-const INTEREST: Record<ConnState, number> = {
-  REJ: 0,
-  RSTR: 1,
-  RSTO: 2,
-  RSTRH: 3,
-  RSTOS0: 4,
-  S0: 5,
-  SH: 6,
-  SHR: 7,
-  S2: 8,
-  S3: 9,
-  OTH: 10,
-  S1: 11,
-  SF: 12,
-};
-
-export function byInterest(a: ConnectionRecord, b: ConnectionRecord): number {
-  return INTEREST[a.conn_state] - INTEREST[b.conn_state] || a.first - b.first || a.id - b.id;
-}
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-export function renderConnectionTable(records: ConnectionRecord[], limit: number): string {
-  const sorted = [...records].sort(byInterest);
-  const shown = limit > 0 ? sorted.slice(0, limit) : sorted;
+/** The connection table: the digest's rows, most interesting first, and how many it left out. */
+export function renderConnectionTable(d: ReportDigest): string {
+  const shown = d.table.items;
   const lines: string[] = [];
   lines.push(
     `${pad('ID', 7)}${pad('FIRST (UTC)', 28)}${pad('ORIGINATOR', 24)}${pad('RESPONDER', 24)}${pad('STATE', 8)}${pad('HISTORY', 14)}${pad('PKTS o/r', 12)}${pad('BYTES o/r', 20)}DURATION`,
@@ -52,7 +32,7 @@ export function renderConnectionTable(records: ConnectionRecord[], limit: number
         formatDuration(r.duration),
     );
   }
-  if (shown.length < sorted.length) lines.push(`… ${sorted.length - shown.length} more connections (--limit 0 shows all, --json gives every field)`);
+  if (shown.length < d.total) lines.push(`… ${d.total - shown.length} more connections (--limit 0 shows all, --json gives every field)`);
   return lines.join('\n');
 }
 
@@ -165,40 +145,23 @@ function findingLines(r: ConnectionRecord, f: Finding): string[] {
 
 /**
  * Findings first: failures grouped by kind (each with its summary, evidence, errno per side and
- * advice; `limit` per kind, 0 = all), then observations in one line per kind, then a count of the
- * healthy connections.
+ * advice: the strongest the digest kept), then observations in one line per kind, then a count
+ * of the healthy connections.
  */
-export function renderFindings(records: ConnectionRecord[], limit: number): string {
-  const groups = new Map<string, Array<[ConnectionRecord, Finding]>>();
-  let failedConnections = 0;
-  const healthy = new Map<string, number>();
-  let healthyCount = 0;
-  for (const r of records) {
-    let failed = false;
-    for (const f of r.findings) {
-      if (FAILURE_KINDS.has(f.kind)) failed = true;
-      const g = groups.get(f.kind);
-      if (g === undefined) groups.set(f.kind, [[r, f]]);
-      else g.push([r, f]);
-    }
-    if (failed) failedConnections++;
-    else if (r.findings.length === 0) {
-      healthyCount++;
-      healthy.set(r.conn_state, (healthy.get(r.conn_state) ?? 0) + 1);
-    }
-  }
+export function renderFindings(d: ReportDigest): string {
+  const groups = d.groups;
   const kinds = [...groups.keys()].sort((a, b) => kindRank(a) - kindRank(b));
   const lines: string[] = [];
   const failures = kinds.filter((k) => FAILURE_KINDS.has(k));
   const observations = kinds.filter((k) => !FAILURE_KINDS.has(k));
   if (failures.length > 0) {
-    lines.push(`FAILURES: ${failedConnections} of ${records.length} connections`);
+    lines.push(`FAILURES: ${d.failedConnections} of ${d.total} connections`);
     for (const k of failures) {
-      const g = groups.get(k)!.sort((a, b) => b[1].confidence - a[1].confidence || a[0].id - b[0].id);
-      lines.push('', `${k} — ${g.length} finding${g.length === 1 ? '' : 's'} (tcpsleuth explain ${k})`);
-      const shown = limit > 0 ? g.slice(0, limit) : g;
+      const g = groups.get(k)!;
+      lines.push('', `${k} — ${g.count} finding${g.count === 1 ? '' : 's'} (tcpsleuth explain ${k})`);
+      const shown = g.shown.items;
       for (const [r, f] of shown) lines.push(...findingLines(r, f));
-      if (shown.length < g.length) lines.push(`  … ${g.length - shown.length} more (--limit 0 shows all, --json gives every field)`);
+      if (shown.length < g.count) lines.push(`  … ${g.count - shown.length} more (--limit 0 shows all, --json gives every field)`);
     }
   }
   if (observations.length > 0) {
@@ -206,12 +169,13 @@ export function renderFindings(records: ConnectionRecord[], limit: number): stri
     lines.push('OTHER OBSERVATIONS');
     for (const k of observations) {
       const g = groups.get(k)!;
-      const ids = g.slice(0, 8).map(([r]) => `#${r.id}`).join(', ');
-      lines.push(`  ${k}: ${g.length} connection${g.length === 1 ? '' : 's'} (${ids}${g.length > 8 ? ', …' : ''}) — e.g. ${escapeForTerminal(g[0]![1].summary)}`);
+      const shown = g.shown.items;
+      const ids = shown.map(([r]) => `#${r.id}`).join(', ');
+      lines.push(`  ${k}: ${g.count} connection${g.count === 1 ? '' : 's'} (${ids}${g.count > OBSERVATION_IDS ? ', …' : ''}) — e.g. ${escapeForTerminal(shown[0]![1].summary)}`);
     }
   }
   if (lines.length > 0) lines.push('');
-  const states = [...healthy.entries()].sort((a, b) => INTEREST[a[0] as ConnState] - INTEREST[b[0] as ConnState]).map(([k, v]) => `${k} ${v}`).join(', ');
-  lines.push(`HEALTHY: ${healthyCount} connection${healthyCount === 1 ? '' : 's'} without findings${states ? ` (${states})` : ''}`);
+  const states = [...d.healthy.entries()].sort((a, b) => INTEREST[a[0]] - INTEREST[b[0]]).map(([k, v]) => `${k} ${v}`).join(', ');
+  lines.push(`HEALTHY: ${d.healthyCount} connection${d.healthyCount === 1 ? '' : 's'} without findings${states ? ` (${states})` : ''}`);
   return lines.join('\n');
 }

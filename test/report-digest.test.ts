@@ -1,0 +1,64 @@
+/**
+ * The text report's digest keeps only what it shows: it must show exactly what sorting every
+ * record would have shown, with the counts of everything.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
+import { FAILURE_KINDS } from '../src/diagnose/knowledge.js';
+import { byInterest, OBSERVATION_IDS, ReportDigest, TopItems } from '../src/report/digest.js';
+import type { ConnState } from '../src/tcp/conn-state.js';
+
+const STATES: ConnState[] = ['SF', 'SF', 'SF', 'REJ', 'S0', 'RSTO', 'RSTR', 'S1', 'OTH'];
+const KINDS = ['refused', 'reset', 'connect-timeout', 'retransmissions', 'zero-window'];
+
+function records(n: number): ConnectionRecord[] {
+  let seed = 5;
+  const rand = (k: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % k;
+  };
+  const out: ConnectionRecord[] = [];
+  for (let id = 1; id <= n; id++) {
+    const findings: Finding[] = [];
+    for (let k = rand(4) === 0 ? 1 + rand(2) : 0; k > 0; k--) {
+      findings.push({ kind: KINDS[rand(KINDS.length)]!, by: 'orig', reason: 'NONE', confidence: rand(10) / 10, frames: [], errno: { orig: null, resp: null }, summary: `s${id}`, advice: '' });
+    }
+    // Records arrive in the order connections end, not by id or start time.
+    out.push({ id, conn_state: STATES[rand(STATES.length)]!, first: 1000 + rand(500), findings } as unknown as ConnectionRecord);
+  }
+  return out;
+}
+
+it('TopItems keeps the first items in order, all of them with capacity 0', () => {
+  const values = Array.from({ length: 2000 }, (_, i) => (i * 7919) % 1009);
+  for (const cap of [0, 1, 5, 40, 3000]) {
+    const top = new TopItems<number>(cap, (a, b) => a - b);
+    for (const v of values) top.add(v);
+    const sorted = [...values].sort((a, b) => a - b);
+    assert.deepEqual(top.items, cap === 0 ? sorted : sorted.slice(0, cap));
+  }
+});
+
+it('the digest shows what a full sort would, and counts everything', () => {
+  const all = records(5000);
+  const d = ReportDigest.of(all, 40, 3);
+  assert.equal(d.total, all.length);
+  assert.deepEqual(d.table.items, [...all].sort(byInterest).slice(0, 40));
+  for (const kind of KINDS) {
+    const pairs = all.flatMap((r) => r.findings.filter((f) => f.kind === kind).map((f) => [r, f] as const));
+    const g = d.groups.get(kind)!;
+    assert.equal(g.count, pairs.length, kind);
+    const shown = g.shown.items.map(([r, f]) => [r.id, f.confidence]);
+    if (!FAILURE_KINDS.has(kind)) {
+      // Observations name the lowest ids.
+      assert.deepEqual(shown, pairs.sort((a, b) => a[0].id - b[0].id).slice(0, OBSERVATION_IDS).map(([r, f]) => [r.id, f.confidence]));
+    } else {
+      const byConfidence = pairs.sort((a, b) => b[1].confidence - a[1].confidence || a[0].id - b[0].id);
+      assert.deepEqual(shown, byConfidence.slice(0, 3).map(([r, f]) => [r.id, f.confidence]), kind);
+    }
+  }
+  assert.equal(d.healthyCount, all.filter((r) => r.findings.length === 0).length);
+  const everything = ReportDigest.of(all, 0, 0);
+  assert.equal(everything.table.items.length, all.length);
+});
