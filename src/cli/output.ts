@@ -23,22 +23,23 @@ export class LineWriter {
   /** Queues a line without waiting; call flushIfFull() now and then. */
   push(s: string): void {
     // A UTF-8 character takes at most 3 bytes per UTF-16 unit.
-    if (this.used + s.length * 3 + 1 > this.buf.length) {
-      this.writeOut();
-      if (s.length * 3 + 1 > this.buf.length) this.buf = Buffer.allocUnsafe(s.length * 3 + 1);
-    }
+    this.makeRoom(s.length * 3 + 1);
     this.used += this.buf.write(s, this.used);
     this.buf[this.used++] = 0x0a;
   }
 
   /** Queues a line already encoded as UTF-8 (without its newline). */
   pushBytes(b: Buffer): void {
-    if (this.used + b.length + 1 > this.buf.length) {
-      this.writeOut();
-      if (b.length + 1 > this.buf.length) this.buf = Buffer.allocUnsafe(b.length + 1);
-    }
+    this.makeRoom(b.length + 1);
     this.used += b.copy(this.buf, this.used);
     this.buf[this.used++] = 0x0a;
+  }
+
+  /** Hands the buffer out if `n` more bytes would not fit (and grows it for one huge line). */
+  private makeRoom(n: number): void {
+    if (this.used + n <= this.buf.length) return;
+    this.writeOut();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
   }
 
   async flushIfFull(): Promise<void> {

@@ -21,7 +21,7 @@ const T_RESP_LAST = 7;
 export class Connection {
   // Fields are declared here and all set in begin(), the one place that says what a fresh
   // connection looks like: the tracker reuses ended connections (see TcpTracker.end), and
-  // giving every field its first value there keeps one object shape and unboxed numbers.
+  // giving every field its first value there keeps every connection on one object shape.
   /** The connection's times (epoch seconds), see T_START and the other slots. */
   private readonly times = new Float64Array(8);
   declare id: number;
@@ -48,31 +48,8 @@ export class Connection {
   /** Zeek's hist_seen: HIST_* bits, originator low 16, responder high 16. */
   declare histSeen: number;
 
-  get startTime(): number {
-    return this.times[T_START]!;
-  }
-
-  set startTime(t: number) {
-    this.times[T_START] = t;
-  }
-  /** Zeek's last_time: not advanced by packets after both sides closed. */
-  get lastTime(): number {
-    return this.times[T_LAST]!;
-  }
-
-  set lastTime(t: number) {
-    this.times[T_LAST] = t;
-  }
   declare firstFrame: number;
   declare lastFrame: number;
-  /** Time of the last packet of any kind (for tcpsleuth's own views). */
-  get lastPacketTime(): number {
-    return this.times[T_LAST_PACKET]!;
-  }
-
-  set lastPacketTime(t: number) {
-    this.times[T_LAST_PACKET] = t;
-  }
 
   /** Zeek's is_active: cleared once the connection finished or was reset. */
   declare isActive: boolean;
@@ -84,30 +61,8 @@ export class Connection {
 
   // Zeek's timers, kept as due times and evaluated lazily (see timers.ts).
   declare inactivityTimeout: number;
-  get attemptAt(): number {
-    return this.times[T_ATTEMPT]!;
-  }
-
-  set attemptAt(t: number) {
-    this.times[T_ATTEMPT] = t;
-  }
   /** Next tick of each running ExpireTimer chain. */
   readonly expireTicks: number[] = [];
-  get deleteAt(): number {
-    return this.times[T_DELETE]!;
-  }
-
-  set deleteAt(t: number) {
-    this.times[T_DELETE] = t;
-  }
-  /** Due time under which the timer wheel holds this connection (Infinity when not scheduled). */
-  get scheduledAt(): number {
-    return this.times[T_SCHEDULED]!;
-  }
-
-  set scheduledAt(t: number) {
-    this.times[T_SCHEDULED] = t;
-  }
   /** Where the timer wheel holds it: bucket second and index (-1 when in no bucket). */
   declare wheelSecond: number;
   declare wheelIndex: number;
@@ -122,6 +77,61 @@ export class Connection {
   declare icmpFirstFrame: number;
   declare icmpType: number;
   declare icmpCode: number;
+
+  // The times, stored in `times` (see T_START).
+  /** When its first packet came. */
+  get startTime(): number {
+    return this.times[T_START]!;
+  }
+
+  set startTime(t: number) {
+    this.times[T_START] = t;
+  }
+
+  /** Zeek's last_time: not advanced by packets after both sides closed. */
+  get lastTime(): number {
+    return this.times[T_LAST]!;
+  }
+
+  set lastTime(t: number) {
+    this.times[T_LAST] = t;
+  }
+
+  /** Time of the last packet of any kind (for tcpsleuth's own views). */
+  get lastPacketTime(): number {
+    return this.times[T_LAST_PACKET]!;
+  }
+
+  set lastPacketTime(t: number) {
+    this.times[T_LAST_PACKET] = t;
+  }
+
+  /** Zeek's attempt timer (Infinity: not running). */
+  get attemptAt(): number {
+    return this.times[T_ATTEMPT]!;
+  }
+
+  set attemptAt(t: number) {
+    this.times[T_ATTEMPT] = t;
+  }
+
+  /** Zeek's delete timer, armed by a complete close (Infinity: not running). */
+  get deleteAt(): number {
+    return this.times[T_DELETE]!;
+  }
+
+  set deleteAt(t: number) {
+    this.times[T_DELETE] = t;
+  }
+
+  /** Due time under which the timer wheel holds this connection (Infinity when not scheduled). */
+  get scheduledAt(): number {
+    return this.times[T_SCHEDULED]!;
+  }
+
+  set scheduledAt(t: number) {
+    this.times[T_SCHEDULED] = t;
+  }
 
   constructor(id: number, hash: number, t: number, frame: number, tunnelDepth: number, inactivityTimeout: number, firstExpireTick: number) {
     this.orig = new Endpoint(true);
