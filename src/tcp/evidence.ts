@@ -361,7 +361,8 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, ms:
       if (ahead > 0) {
         if (((seq - s.sndNxt) | 0) > 0) rareOf(s).seqJumps++;
         s.sndNxt = (seq + len) | 0;
-        noteData(s, p, frame, ahead < len ? ahead : len);
+        // A bare ACK beyond sndNxt (the capture missed data before it) sends no data itself.
+        if (len > 0) noteData(s, p, frame, ahead < len ? ahead : len);
         // Payload up to the right edge of the window the peer's latest ACK opened (not a shut window).
         if (p.winShift >= 0 && len > 0 && (p.lastFlags & (TH_ACK | TH_RST)) === TH_ACK && p.lastWindow > 0) {
           const wnd = p.lastFlags & TH_SYN ? p.lastWindow : p.lastWindow << p.winShift;
