@@ -9,16 +9,16 @@ export interface BenchArgs {
   keepDir: string | null;
   /** Only the capture benchmark (no chat fan-out, no tracing overhead). */
   analyzeOnly: boolean;
-  /** Runs of every tool on the 1× file; the fastest counts (the 5× file gets one run each). */
+  /** Rounds on the 1× file (every tool once per round, the fastest run counts); the 5× file gets one. */
   runs: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--packets N] [--skip-5x] [--keep DIR] [--analyze-only]
+export const USAGE = `usage: npm run bench -- [--packets N] [--skip-5x] [--keep DIR] [--analyze-only] [--runs N]
   --packets N      packets in the 1x capture (default 2000000; smaller for a quick run)
   --skip-5x        do not generate or measure the 5x capture
   --keep DIR       write the captures to DIR and keep them
   --analyze-only   skip the chat fan-out and tracing-overhead benchmarks
-  --runs N         runs of every tool on the 1x capture, the fastest counts (default 3)`;
+  --runs N         rounds of runs on the 1x capture, the tools taking turns; the fastest counts (default 5)`;
 
 /** Throws an Error whose message is fit for the terminal on bad usage. */
 export function parseBenchArgs(argv: readonly string[], defaultPackets: number): BenchArgs {
@@ -36,7 +36,7 @@ export function parseBenchArgs(argv: readonly string[], defaultPackets: number):
   });
   const packets = values.packets === undefined ? defaultPackets : Number(values.packets);
   if (!Number.isInteger(packets) || packets < 1) throw new Error(`--packets needs a positive whole number, not ${values.packets}`);
-  const runs = values.runs === undefined ? 3 : Number(values.runs);
+  const runs = values.runs === undefined ? 5 : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs needs a positive whole number, not ${values.runs}`);
   return { packets, skip5x: values['skip-5x'] === true, keepDir: values.keep ?? null, analyzeOnly: values['analyze-only'] === true, runs };
 }

@@ -16,7 +16,10 @@ export interface CaptureFile {
 export interface Run {
   tool: string;
   file: CaptureFile;
+  /** The fastest run (or the failed one). */
   m: Measurement;
+  /** Every run, one per round, in order. */
+  rounds: Measurement[];
 }
 
 const TARGET_PACKETS_PER_SECOND = 2e6;
@@ -64,8 +67,8 @@ export function resultTable(runs: readonly Run[]): string {
 /** tcpsleuth's figures beside its targets; a speed ratio is the peer's seconds over tcpsleuth's. */
 export function targetTable(runs: readonly Run[], files: readonly CaptureFile[]): string {
   const ok = runs.filter((r) => r.m.exitCode === 0);
-  const find = (tool: string, file: CaptureFile): Measurement | undefined =>
-    ok.find((r) => r.tool === tool && r.file === file)?.m;
+  const findRun = (tool: string, file: CaptureFile): Run | undefined => ok.find((r) => r.tool === tool && r.file === file);
+  const find = (tool: string, file: CaptureFile): Measurement | undefined => findRun(tool, file)?.m;
   const rows: string[][] = [];
   const row = (what: string, figure: string, target: string, met: boolean): void => {
     rows.push([what, figure, target, met ? 'met' : 'MISSED']);
@@ -87,10 +90,17 @@ export function targetTable(runs: readonly Run[], files: readonly CaptureFile[])
       else row(`speed vs ${peer} on ${f.label}`, `${(other.seconds / own.seconds).toFixed(1)}x`, `>= ${target}x`, other.seconds / own.seconds >= target);
     }
     row(`peak RSS on ${f.label}`, `${(own.peakRssBytes / MB).toFixed(1)} MB`, `< ${TARGET_PEAK_RSS_BYTES / MB} MB`, own.peakRssBytes < TARGET_PEAK_RSS_BYTES);
-    const plain = find('tcpsleuth --no-diagnose', f);
-    if (plain !== undefined) {
-      const cost = own.seconds / plain.seconds - 1;
-      row(`diagnosis cost on ${f.label}`, `+${(cost * 100).toFixed(0)}%`, `<= +${TARGET_DIAGNOSIS_COST * 100}%`, cost <= TARGET_DIAGNOSIS_COST);
+    const withDiagnosis = findRun('tcpsleuth', f);
+    const plain = findRun('tcpsleuth --no-diagnose', f);
+    if (withDiagnosis !== undefined && plain !== undefined) {
+      const cost = diagnosisCost(withDiagnosis.rounds, plain.rounds);
+      const rounds = withDiagnosis.rounds.length;
+      row(
+        `diagnosis cost on ${f.label}${rounds > 1 ? ` (median of ${rounds} rounds)` : ''}`,
+        `+${(cost * 100).toFixed(0)}%`,
+        `<= +${TARGET_DIAGNOSIS_COST * 100}%`,
+        cost <= TARGET_DIAGNOSIS_COST,
+      );
     }
   }
   const [first, ...larger] = files;
@@ -102,6 +112,19 @@ export function targetTable(runs: readonly Run[], files: readonly CaptureFile[])
     row(`peak RSS ${f.label} / ${first!.label}`, growth.toFixed(2), `<= ${TARGET_RSS_GROWTH} (unchanged)`, growth <= TARGET_RSS_GROWTH);
   }
   return table(['tcpsleuth', 'measured', 'target', ''], rows, 1);
+}
+
+/**
+ * What the diagnosis adds, from runs of the same round (taken one right after the other, so a
+ * slow spell of the machine hits both): the median of the per-round ratios.
+ */
+export function diagnosisCost(withDiagnosis: readonly Measurement[], plain: readonly Measurement[]): number {
+  const ratios: number[] = [];
+  for (let i = 0; i < withDiagnosis.length && i < plain.length; i++) ratios.push(withDiagnosis[i]!.seconds / plain[i]!.seconds);
+  ratios.sort((a, b) => a - b);
+  const mid = ratios.length >> 1;
+  const median = ratios.length % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+  return median - 1;
 }
 
 function int(n: number): string {

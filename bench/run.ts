@@ -25,6 +25,10 @@ const REPEAT_LARGE = 5;
 
 async function main(): Promise<number> {
   let args: BenchArgs;
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   try {
     args = parseBenchArgs(process.argv.slice(2), DEFAULT_GENERATE_OPTIONS.targetPackets);
   } catch (err) {
@@ -59,25 +63,30 @@ async function bench(args: BenchArgs, dir: string): Promise<number> {
   const tools = benchTools();
   for (const t of tools) if (t.missing !== null) console.log(`${t.name}: ${t.missing}; skipped`);
   const results: Run[] = [];
+  const available = tools.filter((t) => t.missing === null);
   for (const file of files) {
-    for (const tool of tools) {
-      if (tool.missing !== null) continue;
-      // This VM's speed wanders from run to run: on the 1× file each tool gets the same number of
-      // runs and its fastest counts (the 5× file, minutes per tool for the peers, gets one).
-      const runs = file === files[0] ? args.runs : 1;
-      process.stdout.write(`running ${tool.name} on ${file.label}${runs > 1 ? ` (fastest of ${runs})` : ''}... `);
-      let m: Measurement | null = null;
-      const times: string[] = [];
-      for (let i = 0; i < runs && (m === null || m.exitCode === 0); i++) {
+    // This VM's speed wanders over seconds: the tools take turns, round after round, so that a
+    // slow spell hits all of them alike, and each tool's fastest run counts. The 1× file gets
+    // `runs` rounds; the 5× file, minutes per round for the peers, gets one.
+    const rounds = file === files[0] ? args.runs : 1;
+    const all = new Map<string, Measurement[]>(available.map((t) => [t.name, []]));
+    for (let round = 1; round <= rounds; round++) {
+      for (const tool of available) {
+        const earlier = all.get(tool.name)!;
+        if (earlier.some((m) => m.exitCode !== 0)) continue;
+        process.stdout.write(`${file.label}, round ${round} of ${rounds}: ${tool.name}... `);
         // Every run starts with the file in the page cache: the first one must not pay for the disk.
         warmPageCache(file.path);
-        const run = await measure(tool.command, tool.args(file.path), dir);
-        times.push(run.seconds.toFixed(2));
-        if (m === null || run.exitCode !== 0 || run.seconds < m.seconds) m = run;
+        const m = await measure(tool.command, tool.args(file.path), dir);
+        console.log(m.exitCode === 0 ? `${m.seconds.toFixed(2)} s` : `FAILED with exit status ${m.exitCode}`);
+        if (m.exitCode !== 0 && m.stderrTail !== '') console.log(indent(m.stderrTail));
+        earlier.push(m);
       }
-      console.log(m!.exitCode === 0 ? `${times.join(' / ')} s` : `FAILED with exit status ${m!.exitCode}`);
-      if (m!.exitCode !== 0 && m!.stderrTail !== '') console.log(indent(m!.stderrTail));
-      results.push({ tool: tool.name, file, m: m! });
+    }
+    for (const tool of available) {
+      const ms = all.get(tool.name)!;
+      const best = ms.find((m) => m.exitCode !== 0) ?? ms.reduce((x, y) => (y.seconds < x.seconds ? y : x));
+      results.push({ tool: tool.name, file, m: best, rounds: ms });
     }
   }
   console.log(`\n${resultTable(results)}\n(MB = 10^6 bytes; packets/s and MB/s are over the whole run, start-up included)\n`);
