@@ -19,64 +19,64 @@ const T_ORIG_LAST = 6;
 const T_RESP_LAST = 7;
 
 export class Connection {
-  // Fields are declared here and all set in begin(), the one place that says what a fresh
-  // connection looks like: the tracker reuses ended connections (see TcpTracker.end), and
-  // giving every field its first value there keeps every connection on one object shape.
+  // The tracker reuses ended connections (see TcpTracker.end): begin() makes one fresh again.
+  // The fields keep their initial values here too, because V8 sizes an object's in-object
+  // fields from its class's field list; test/tcp-reuse.test.ts checks that both agree.
   /** The connection's times (epoch seconds), see T_START and the other slots. */
   private readonly times = new Float64Array(8);
-  declare id: number;
+  id = 0;
   orig: Endpoint;
   resp: Endpoint;
 
   // The 4-tuple with roles as they stand (they can flip): addresses as four 32-bit words.
-  declare origA0: number;
-  declare origA1: number;
-  declare origA2: number;
-  declare origA3: number;
-  declare origPort: number;
-  declare respA0: number;
-  declare respA1: number;
-  declare respA2: number;
-  declare respA3: number;
-  declare respPort: number;
+  origA0 = 0;
+  origA1 = 0;
+  origA2 = 0;
+  origA3 = 0;
+  origPort = 0;
+  respA0 = 0;
+  respA1 = 0;
+  respA2 = 0;
+  respA3 = 0;
+  respPort = 0;
   /** Symmetric hash of the 4-tuple (the flow-table key). */
-  declare hash: number;
+  hash = 0;
   /** Where the flow table holds it (-1: not in the table). */
-  declare tableIndex: number;
+  tableIndex = -1;
 
-  declare history: string;
+  history = '';
   /** Zeek's hist_seen: HIST_* bits, originator low 16, responder high 16. */
-  declare histSeen: number;
+  histSeen = 0;
 
-  declare firstFrame: number;
-  declare lastFrame: number;
+  firstFrame = 0;
+  lastFrame = 0;
 
   /** Zeek's is_active: cleared once the connection finished or was reset. */
-  declare isActive: boolean;
-  declare isPartial: boolean;
+  isActive = true;
+  isPartial = false;
   /** Bit 1: a packet from the originator was seen; bit 2: from the responder. */
-  declare firstPacketSeen: number;
+  firstPacketSeen = 0;
   /** Tunnel layers the packets came through (0 = plain). */
-  declare tunnelDepth: number;
+  tunnelDepth = 0;
 
   // Zeek's timers, kept as due times and evaluated lazily (see timers.ts).
-  declare inactivityTimeout: number;
+  inactivityTimeout = 0;
   /** Next tick of each running ExpireTimer chain. */
   readonly expireTicks: number[] = [];
   /** Where the timer wheel holds it: bucket second and index (-1 when in no bucket). */
-  declare wheelSecond: number;
-  declare wheelIndex: number;
+  wheelSecond = 0;
+  wheelIndex = -1;
 
   /** Zeek's missed_bytes: acknowledged but never seen (content gaps). */
-  declare missedBytes: number;
+  missedBytes = 0;
   /** Zeek weirds raised for this connection (names, deduplicated). */
-  declare weirds: Set<string> | null;
+  weirds: Set<string> | null = null;
 
   // ICMP errors quoting this connection's segments.
-  declare icmpErrors: number;
-  declare icmpFirstFrame: number;
-  declare icmpType: number;
-  declare icmpCode: number;
+  icmpErrors = 0;
+  icmpFirstFrame = 0;
+  icmpType = 0;
+  icmpCode = 0;
 
   // The times, stored in `times` (see T_START).
   /** When its first packet came. */

@@ -31,56 +31,56 @@ export function isInactiveOrPartial(s: EndpointState): boolean {
 }
 
 export class Endpoint {
-  // Fields are declared here and given their first values in reset(), the one place that says
-  // what a fresh endpoint looks like (connections are reused, see Connection.begin).
-  declare state: EndpointState;
-  declare prevState: EndpointState;
-  declare isOrig: boolean;
+  // Connections are reused (Connection.begin): reset() makes an endpoint fresh again, and must
+  // agree with the initial values here (test/tcp-reuse.test.ts).
+  state: EndpointState = EndpointState.Inactive;
+  prevState: EndpointState = EndpointState.Inactive;
+  isOrig = false;
 
-  declare startSeq: number;
-  declare lastSeq: number;
-  declare ackSeq: number;
-  declare seqWraps: number;
-  declare ackWraps: number;
+  startSeq = 0;
+  lastSeq = 0;
+  ackSeq = 0;
+  seqWraps = 0;
+  ackWraps = 0;
 
-  declare windowScale: number;
+  windowScale = 0;
   /** 2^windowScale, kept so the per-packet path multiplies instead of exponentiating. */
-  declare windowFactor: number;
-  declare window: number;
-  declare windowSeq: number;
-  declare windowAckSeq: number;
+  windowFactor = 1;
+  window = 0;
+  windowSeq = 0;
+  windowAckSeq = 0;
 
-  declare finCount: number;
-  declare rstCount: number;
+  finCount = 0;
+  rstCount = 0;
   /** Relative sequence number just past the FIN. */
-  declare finSeq: number;
+  finSeq = 0;
   /** Zeek's did_close: this side's FIN or RST has been accounted as a close. */
-  declare didClose: boolean;
+  didClose = false;
 
-  declare histLastSyn: number;
-  declare histLastFin: number;
-  declare histLastRst: number;
+  histLastSyn = 0;
+  histLastFin = 0;
+  histLastRst = 0;
 
   // Event counts behind the scaled history letters C, T, W and G.
-  declare checksumErrors: number;
-  declare retransmissions: number;
-  declare zeroWindows: number;
-  declare gaps: number;
+  checksumErrors = 0;
+  retransmissions = 0;
+  zeroWindows = 0;
+  gaps = 0;
 
   /** Packets and IP bytes of this direction (Zeek's ConnSize analyzer). */
-  declare pkts: number;
-  declare ipBytes: number;
+  pkts = 0;
+  ipBytes = 0;
 
   // Content tracking (a model of Zeek's TCP_Reassembler, positions only, no payload kept).
   /** Next relative sequence number expected in order. */
-  declare reassemSeq: number;
+  reassemSeq = 1;
   /** Highest relative sequence the peer has acknowledged and we have trimmed to. */
-  declare trimSeq: number;
+  trimSeq = 1;
   /** Out-of-order ranges above a hole, as [seq0, upper0, seq1, upper1, ...], sorted (allocated on first need). */
-  declare blocks: number[] | null;
-  declare skipDeliveries: boolean;
+  blocks: number[] | null = null;
+  skipDeliveries = false;
   /** Bytes of this side the peer acknowledged that the capture never showed (its share of the connection's missed_bytes). */
-  declare missedBytes: number;
+  missedBytes = 0;
 
   /** What this side sent, for the diagnosis layer (tcpsleuth's own; not part of Zeek's model). */
   readonly ev = new SideEvidence();

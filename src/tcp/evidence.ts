@@ -140,6 +140,10 @@ function payloadText(b: Buffer, off: number, n: number): string {
 
 /** The unusual part of a side's evidence: allocated on its first retransmission, probe, zero window, RST, ... */
 export class RareEvidence {
+  // A side keeps its RareEvidence for the next connection that reuses it (SideEvidence.reset), so
+  // that the many that outlive a young-generation collection do not pile up as garbage in the
+  // old one. reset() must agree with the initial values here (test/tcp-reuse.test.ts).
+
   // SYN retransmission timing: the first and the latest interval between SYNs.
   synFirstGapMs = 0;
   synPrevGapMs = 0;
@@ -201,86 +205,140 @@ export class RareEvidence {
   kaLastMs = 0;
 
   // RST.
-  rsts: RstRecord[] = [];
+  readonly rsts: RstRecord[] = [];
   /** The latest RST, until the peer's next segment is noted as its reaction. */
   openRst: RstRecord | null = null;
   /** Non-RST segments sent after this side's first RST. */
   afterRst = 0;
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    this.synFirstGapMs = 0;
+    this.synPrevGapMs = 0;
+    this.synBackoffs = 0;
+    this.synAckAfterAckFrame = 0;
+    this.rexmits = 0;
+    this.rexmitBytes = 0;
+    this.rexmitFirstFrame = 0;
+    this.rexmitLastFrame = 0;
+    this.seqJumps = 0;
+    this.stallSeq = 0;
+    this.stallCount = 0;
+    this.stallFirstFrame = 0;
+    this.stallFirstMs = 0;
+    this.stallLastFrame = 0;
+    this.stallLastMs = 0;
+    this.stallPrevGapMs = 0;
+    this.stallBackoffs = 0;
+    this.ackedStallCount = 0;
+    this.ackedStallMs = 0;
+    this.zeroWindows = 0;
+    this.zwFirstFrame = 0;
+    this.zwFirstMs = 0;
+    this.zwLastFrame = 0;
+    this.zwLastMs = 0;
+    this.zwStartMs = -1;
+    this.zwEpisodes = 0;
+    this.zwLongestMs = 0;
+    this.zwTotalMs = 0;
+    this.zwReopenFrame = 0;
+    this.zwProbes = 0;
+    this.windowFull = 0;
+    this.wfFirstFrame = 0;
+    this.wfFirstMs = 0;
+    this.wfLastFrame = 0;
+    this.wfLastMs = 0;
+    this.wfWindowMax = 0;
+    this.kaProbes = 0;
+    this.kaUnanswered = 0;
+    this.kaFirstFrame = 0;
+    this.kaLastFrame = 0;
+    this.kaLastMs = 0;
+    this.rsts.length = 0;
+    this.openRst = null;
+    this.afterRst = 0;
+  }
 }
+
 
 /** What one side of a connection sent, in numbers. Frames are 1-based, 0 = never; times in ms since the connection began. */
 export class SideEvidence {
-  // Fields are declared here and given their first values in reset(), the one place that says
-  // what a fresh side looks like (endpoints are reused, see Connection.begin).
+  // Endpoints are reused (Connection.begin): reset() makes a side fresh again, and must agree
+  // with the initial values here (test/tcp-reuse.test.ts).
   /** Segments noted (after Zeek's checksum filter). */
-  declare segments: number;
+  segments = 0;
   // The latest segment from this side.
-  declare lastFrame: number;
-  declare lastFlags: number;
-  declare lastSeq: number;
-  declare lastAck: number;
-  declare lastLen: number;
+  lastFrame = 0;
+  lastFlags = 0;
+  lastSeq = 0;
+  lastAck = 0;
+  lastLen = 0;
   /** Window field of the latest non-RST segment (unscaled; only zero-ness is used). */
-  declare lastWindow: number;
+  lastWindow = -1;
 
   // Sequence space as this side used it.
-  declare hasSeq: boolean;
+  hasSeq = false;
   /** One past the highest sequence number sent (SYN and FIN count one). */
-  declare sndNxt: number;
-  declare hasAck: boolean;
+  sndNxt = 0;
+  hasAck = false;
   /** Highest ACK this side sent (its rcv_nxt as far as the wire shows). */
-  declare ackHigh: number;
+  ackHigh = 0;
   /** First segment with ACK and without SYN (the handshake's third segment, for a client). */
-  declare firstAckFrame: number;
-  declare firstAckMs: number;
+  firstAckFrame = 0;
+  firstAckMs = 0;
 
   // Window scaling (RFC 7323).
   /** The shift this side's SYN (or SYN-ACK) announced; -1: no option, or no SYN seen. */
-  declare synWscale: number;
+  synWscale = -1;
   /**
    * The shift that applies to the windows this side advertises, once both SYNs were seen: its own
    * announcement if both SYNs carried the option, else 0. -1 while unknown (a SYN missing), when
    * no window can be compared with sequence numbers.
    */
-  declare winShift: number;
+  winShift = -1;
 
   // SYN (without ACK) and SYN-ACK.
-  declare syns: number;
-  declare synIsn: number;
-  declare synFirstFrame: number;
-  declare synFirstMs: number;
-  declare synLastFrame: number;
-  declare synLastMs: number;
-  declare synAcks: number;
-  declare synAckFirstFrame: number;
-  declare synAckLastFrame: number;
-  declare synAckLastMs: number;
+  syns = 0;
+  synIsn = 0;
+  synFirstFrame = 0;
+  synFirstMs = 0;
+  synLastFrame = 0;
+  synLastMs = 0;
+  synAcks = 0;
+  synAckFirstFrame = 0;
+  synAckLastFrame = 0;
+  synAckLastMs = 0;
 
   // Payload.
-  declare dataSegs: number;
+  dataSegs = 0;
   /** New payload bytes (retransmissions not counted again). */
-  declare dataBytes: number;
-  declare firstDataFrame: number;
-  declare lastDataFrame: number;
+  dataBytes = 0;
+  firstDataFrame = 0;
+  lastDataFrame = 0;
   /** New payload bytes received from the peer since this side last sent new data or a FIN. */
-  declare rxSinceTx: number;
-  declare rxSinceTxFrame: number;
+  rxSinceTx = 0;
+  rxSinceTxFrame = 0;
 
   // FIN.
-  declare fins: number;
-  declare finFrame: number;
-  declare finMs: number;
+  fins = 0;
+  finFrame = 0;
+  finMs = 0;
   /** Sequence number of the FIN octet. */
-  declare finSeq: number;
+  finSeq = 0;
   /** The peer's first segment acknowledging the FIN (0: not seen). */
-  declare finAckedFrame: number;
+  finAckedFrame = 0;
 
-  declare rstCount: number;
+  rstCount = 0;
   /** TTL (hop limit) range of this side's non-RST segments; min > max until one is seen. */
-  declare ttlMin: number;
-  declare ttlMax: number;
+  ttlMin = 256;
+  ttlMax = -1;
 
-  declare rare: RareEvidence | null;
+  rare: RareEvidence | null = null;
+  /** The RareEvidence of an earlier connection, cleared, for the next unusual event. */
+  spareRare: RareEvidence | null = null;
 
   constructor() {
     this.reset();
@@ -327,12 +385,20 @@ export class SideEvidence {
     this.rstCount = 0;
     this.ttlMin = 256;
     this.ttlMax = -1;
-    this.rare = null;
+    if (this.rare !== null) {
+      this.rare.reset();
+      this.spareRare = this.rare;
+      this.rare = null;
+    }
   }
 }
 
 function rareOf(s: SideEvidence): RareEvidence {
-  return (s.rare ??= new RareEvidence());
+  if (s.rare === null) {
+    s.rare = s.spareRare ?? new RareEvidence();
+    s.spareRare = null;
+  }
+  return s.rare;
 }
 
 /**
