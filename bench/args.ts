@@ -9,7 +9,7 @@ export interface BenchArgs {
   keepDir: string | null;
   /** Only the capture benchmark (no chat fan-out, no tracing overhead). */
   analyzeOnly: boolean;
-  /** Rounds on the 1× file (every tool once per round, the fastest run counts); the 5× file gets one. */
+  /** Rounds on the 1× file (every tool once per round, the fastest run counts); half as many on the 5× file. */
   runs: number;
 }
 
@@ -18,7 +18,8 @@ export const USAGE = `usage: npm run bench -- [--packets N] [--skip-5x] [--keep 
   --skip-5x        do not generate or measure the 5x capture
   --keep DIR       write the captures to DIR and keep them
   --analyze-only   skip the chat fan-out and tracing-overhead benchmarks
-  --runs N         rounds of runs on the 1x capture, the tools taking turns; the fastest counts (default 5)`;
+  --runs N         rounds on the 1x capture (half as many on the 5x), the tools taking turns;
+                   each tool's fastest run counts (default 5)`;
 
 /** Throws an Error whose message is fit for the terminal on bad usage. */
 export function parseBenchArgs(argv: readonly string[], defaultPackets: number): BenchArgs {

@@ -67,8 +67,8 @@ async function bench(args: BenchArgs, dir: string): Promise<number> {
   for (const file of files) {
     // This VM's speed wanders over seconds: the tools take turns, round after round, so that a
     // slow spell hits all of them alike, and each tool's fastest run counts. The 1× file gets
-    // `runs` rounds; the 5× file, minutes per round for the peers, gets one.
-    const rounds = file === files[0] ? args.runs : 1;
+    // `runs` rounds; the 5× file, minutes per round for the peers, half as many.
+    const rounds = file === files[0] ? args.runs : Math.ceil(args.runs / 2);
     const all = new Map<string, Measurement[]>(available.map((t) => [t.name, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const tool of available) {
