@@ -11,8 +11,8 @@ import type { ConnState } from '../tcp/conn-state.js';
 /** Failures first: refused and reset, then attempts that got no answer, then half-closed, then healthy. */
 export const INTEREST: Record<ConnState, number> = {
   REJ: 0,
-  RSTO: 1,
-  RSTR: 2,
+  RSTR: 1,
+  RSTO: 2,
   RSTRH: 3,
   RSTOS0: 4,
   S0: 5,
