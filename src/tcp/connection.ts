@@ -161,12 +161,8 @@ export class Connection {
     this.tunnelDepth = tunnelDepth;
     this.inactivityTimeout = inactivityTimeout;
     this.attemptAt = Infinity;
-    // Overwrite rather than empty and push: emptying an array drops its backing store.
-    if (this.expireTicks.length === 0) this.expireTicks.push(firstExpireTick);
-    else {
-      this.expireTicks[0] = firstExpireTick;
-      this.expireTicks.length = 1;
-    }
+    this.cancelExpireTimers();
+    this.expireTicks.push(firstExpireTick);
     this.deleteAt = Infinity;
     this.scheduledAt = Infinity;
     this.wheelSecond = 0;
@@ -198,6 +194,14 @@ export class Connection {
 
   weird(name: string): void {
     (this.weirds ??= new Set()).add(name);
+  }
+
+  /**
+   * Stops every ExpireTimer chain. Popped rather than `length = 0`, which would drop the array's
+   * storage: a new one per connection, outliving young collections, piles up in the old generation.
+   */
+  cancelExpireTimers(): void {
+    while (this.expireTicks.length > 0) this.expireTicks.pop();
   }
 
   /** Zeek's last_time of an endpoint: when it last sent a segment (0: never). */

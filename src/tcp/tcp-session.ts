@@ -223,7 +223,7 @@ function connectionClosed(c: Connection, e: Endpoint, peer: Endpoint, genEvent: 
     }
     // CancelTimers(): the attempt and expire timers stop; the inactivity timer is the connection's own.
     c.attemptAt = Infinity;
-    c.expireTicks.length = 0;
+    c.cancelExpireTimers();
     c.deleteAt = c.lastTime + TCP_CLOSE_DELAY;
   } else if (e.prevState !== EndpointState.Inactive) {
     // Watch for the other side closing too.
