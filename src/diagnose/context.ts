@@ -245,11 +245,22 @@ function firstErrno(calls: CallOutcome[]): string | null {
   return null;
 }
 
-/** Distinct positive frame numbers, ascending. */
+/**
+ * Distinct positive frame numbers, ascending. Inserted in place: the lists are a few frames
+ * long, and Array#sort's scratch space would be garbage for every finding.
+ */
 function frameList(list: number[]): number[] {
   const out: number[] = [];
-  for (const f of list) if (f > 0 && !out.includes(f)) out.push(f);
-  return out.length > 1 ? out.sort((a, b) => a - b) : out;
+  for (const f of list) {
+    if (f <= 0) continue;
+    let i = out.length;
+    while (i > 0 && out[i - 1]! > f) i--;
+    if (i > 0 && out[i - 1] === f) continue;
+    out.push(f);
+    for (let j = out.length - 1; j > i; j--) out[j] = out[j - 1]!;
+    out[i] = f;
+  }
+  return out;
 }
 
 export function makeFinding(p: FindingParts): Finding {

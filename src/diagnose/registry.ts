@@ -104,7 +104,7 @@ function merge(parts: FindingParts[]): FindingParts[] {
     if (same === undefined) out.push(p);
     else same.frames = [...same.frames, ...p.frames];
   }
-  return out.sort((a, b) => a.time - b.time);
+  return out.length > 1 ? out.sort((a, b) => a.time - b.time) : out;
 }
 
 /** Remembers what later connections may need: listeners, and how a reused 4-tuple's old incarnation ended. */
