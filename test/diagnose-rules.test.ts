@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
+import { ATTEMPT_HORIZON, DiagnosisMemory } from '../src/diagnose/context.js';
 import { ReportDigest } from '../src/report/digest.js';
 import { renderFindings, renderPacketTrace } from '../src/report/text.js';
 import { analyzeBuffer } from './helpers/analyze-buffer.js';
@@ -611,6 +612,29 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.equal(first.confidence, 0.75);
     assert.equal(second.confidence, 0.9);
     assert.match(second.summary, /3 SYNs with the same initial sequence number over 12 s \(doubling intervals\)/);
+  });
+
+  it('the memory of split attempts forgets those that can no longer continue (TCP_RTO_MAX)', () => {
+    const memory = new DiagnosisMemory();
+    const attempt = (lastTime: number) => ({ pieces: [{ id: 1, syns: 2, firstTime: lastTime - 1, lastTime }], syns: 2, backoffs: 0, firstFrame: 1, lastGap: 1 });
+    // One unanswered connect() every second for an hour, none continued: only the last
+    // ATTEMPT_HORIZON seconds' worth can still be continued, so only they stay.
+    for (let t = 0; t < 3600; t++) memory.noteAttempt(`k${t}`, attempt(t));
+    assert.equal(memory.attemptCount, ATTEMPT_HORIZON + 1);
+    assert.equal(memory.takeAttempt(`k${3599 - ATTEMPT_HORIZON - 1}`), undefined);
+    assert.equal(memory.takeAttempt(`k${3599 - ATTEMPT_HORIZON}`)?.pieces[0]!.lastTime, 3599 - ATTEMPT_HORIZON);
+  });
+
+  it('an attempt split across Linux\'s whole schedule (gaps up to 32 s) stays one story', async () => {
+    const cv = new Conv({ ...V4, sport: 443 }, 1_700_000_000, 4242);
+    for (const dt of [0, 1, 2, 4, 8, 16, 32]) cv.c('S', { seq: 4242, dt });
+    const later = new Conv({ ...V4, cport: 41999, sport: 22 }, cv.t + 30).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    const pieces = recs.filter((r) => r.resp.port === 443);
+    assert.deepEqual(pieces.map((r) => r.orig_pkts), [3, 1, 1, 1, 1]);
+    const last = pieces[4]!.findings.find((f) => f.kind === 'connect-timeout')!;
+    assert.deepEqual(last.continues, pieces.slice(0, 4).map((r) => r.id));
+    assert.match(last.summary, /7 SYNs with the same initial sequence number over 63 s \(doubling intervals\)/);
   });
 
   it('a new connect() on the same 4-tuple (another ISN) is not taken for the earlier attempt', async () => {

@@ -6,7 +6,7 @@ import { it } from 'node:test';
 import { analyze } from '../src/analyze/analyze.js';
 import type { ConnectionRecord } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
-import { JsonEncoder } from '../src/report/json-encoder.js';
+import { JsonEncoder, literal } from '../src/report/json-encoder.js';
 import { conformanceDir } from './helpers/paths.js';
 
 it('connectionToJson equals JSON.stringify on every connection of the conformance traces', async () => {
@@ -80,4 +80,17 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
   e.reset();
   e.raw('x € 😀 y');
   assert.equal(e.toString(), 'x € 😀 y');
+  // Words are encoded once, then copied: the copy must survive the buffer growing and being
+  // overwritten, and say what str says, escapes included.
+  const words = strings.slice(0, 40);
+  for (let round = 0; round < 3; round++) {
+    e.reset();
+    for (const w of words) {
+      e.word(w);
+      e.lit(literal(','));
+    }
+    e.wordOrNull(null);
+    assert.equal(e.toString(), `${words.map((w) => JSON.stringify(w)).join(',')},null`, `round ${round}`);
+  }
+  assert.throws(() => literal('"é"'), /not printable ASCII/);
 });

@@ -16,6 +16,14 @@ export type Side = 'orig' | 'resp';
 /** Bounds of the cross-connection memory (entries; cleared when full). */
 const MEMORY_LIMIT = 65536;
 
+/**
+ * The longest a split connect attempt can pause before its next SYN: TCP_RTO_MAX (120 s), the
+ * kernel's cap on the SYN retransmission timer. A remembered attempt whose last SYN is older
+ * than that, at the time a newer one is noted, cannot continue and is forgotten: the memory then
+ * follows the rate of unanswered connects, not the length of the capture.
+ */
+export const ATTEMPT_HORIZON = 120;
+
 /** How the previous incarnation of a 4-tuple ended (kept for reused 4-tuples only). */
 export interface Incarnation {
   /** Which side had sent a FIN / RST, in the previous incarnation's roles mapped to endpoints. */
@@ -80,8 +88,20 @@ export class DiagnosisMemory {
   }
 
   noteAttempt(key: string, a: ConnectAttempt): void {
+    // Attempts are noted as their records end, in time order near enough: the oldest come first
+    // in the Map's insertion order, so the stale ones are at its head.
+    const horizon = a.pieces[a.pieces.length - 1]!.lastTime - ATTEMPT_HORIZON;
+    for (const [k, old] of this.attempts) {
+      if (old.pieces[old.pieces.length - 1]!.lastTime >= horizon) break;
+      this.attempts.delete(k);
+    }
     if (this.attempts.size >= MEMORY_LIMIT) this.attempts.clear();
     this.attempts.set(key, a);
+  }
+
+  /** How many connect attempts are remembered (for tests of the bound). */
+  get attemptCount(): number {
+    return this.attempts.size;
   }
 
   /** True if some connect attempt may still continue (so looking one up is worth a key). */

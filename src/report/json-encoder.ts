@@ -10,10 +10,25 @@
 const HEX = '0123456789abcdef';
 /** Strings longer than this are escaped by JSON.stringify and encoded by Buffer#write (see str). */
 const LONG_STRING = 64;
+/** At most this many distinct words are kept encoded (see word): a vocabulary, not a corpus. */
+const MAX_WORDS = 4096;
+
+/**
+ * A piece of JSON syntax (keys, punctuation) as bytes, encoded once at start-up so that writing
+ * it is a copy, not a walk over a string's characters. ASCII only, checked.
+ */
+export function literal(s: string): Uint8Array {
+  if (!/^[\x20-\x7e]*$/.test(s)) throw new Error(`JSON literal ${JSON.stringify(s)} is not printable ASCII`);
+  return Buffer.from(s, 'latin1');
+}
+
+const NULL = literal('null');
 
 export class JsonEncoder {
   buf: Buffer;
   pos = 0;
+  /** Quoted JSON strings of the words written so far (see word). */
+  private readonly words = new Map<string, Uint8Array>();
 
   constructor(initialSize = 1 << 16) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -41,6 +56,34 @@ export class JsonEncoder {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+  }
+
+  /** Bytes made by `literal`, copied as they are. */
+  lit(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.room(n);
+    const b = this.buf;
+    const p = this.pos;
+    // A loop beats TypedArray#set for the few bytes of a key.
+    for (let i = 0; i < n; i++) b[p + i] = bytes[i]!;
+    this.pos = p + n;
+  }
+
+  /**
+   * A JSON string from a small vocabulary (states, kinds, reason and errno names): escaped and
+   * encoded the first time, copied after that. The same string object is looked up by its cached
+   * hash, so a repeated word costs a Map lookup and a copy.
+   */
+  word(s: string): void {
+    let bytes = this.words.get(s);
+    if (bytes === undefined) {
+      const start = this.pos;
+      this.str(s);
+      // A copy: the encoder's buffer is reused and may be replaced when it grows.
+      if (this.words.size < MAX_WORDS) this.words.set(s, new Uint8Array(this.buf.subarray(start, this.pos)));
+      return;
+    }
+    this.lit(bytes);
   }
 
   /** Text written as it is (syntax, or text known to need no escaping), UTF-8 encoded. */
@@ -96,8 +139,14 @@ export class JsonEncoder {
 
   /** A string or null. */
   strOrNull(s: string | null): void {
-    if (s === null) this.raw('null');
+    if (s === null) this.lit(NULL);
     else this.str(s);
+  }
+
+  /** A vocabulary word (see word) or null. */
+  wordOrNull(s: string | null): void {
+    if (s === null) this.lit(NULL);
+    else this.word(s);
   }
 
   /** A number as JSON.stringify writes it (null for NaN and infinities). */
@@ -121,7 +170,7 @@ export class JsonEncoder {
       }
     }
     if (Number.isFinite(n)) this.raw(String(n));
-    else this.raw('null');
+    else this.lit(NULL);
   }
 
   /** ".dddddd" for 0 < f < 10⁶ millionths, without trailing zeros. */
@@ -140,7 +189,7 @@ export class JsonEncoder {
   }
 
   numOrNull(n: number | null): void {
-    if (n === null) this.raw('null');
+    if (n === null) this.lit(NULL);
     else this.num(n);
   }
 
