@@ -81,15 +81,7 @@ export class TcpTracker {
     let c = this.table.find(hash, v);
     // Fast path: no timer can have fired unless the connection was quiet for the linger time
     // (every inactivity timeout is longer) or an attempt/delete timer is due.
-    if (c !== null && (t > c.lastTime + TCP_CONNECTION_LINGER || t >= c.attemptAt || t >= c.deleteAt)) {
-      const removeAt = removalTime(c);
-      if (removeAt <= t) {
-        this.end(c, 'timeout', removeAt);
-        c = null;
-      } else {
-        advanceTimers(c, t);
-      }
-    }
+    if (c !== null && (t > c.lastTime + TCP_CONNECTION_LINGER || t >= c.attemptAt || t >= c.deleteAt)) c = this.runTimers(c, v);
     if (c !== null && flags & TH_SYN && this.isReuse(c, v)) {
       this.end(c, 'reused', t);
       c = null;
@@ -117,6 +109,23 @@ export class TcpTracker {
       const due = removalTime(c);
       if (due < c.scheduledAt) this.schedule(c, due);
     }
+    return c;
+  }
+
+  /**
+   * The timers of a connection that may have fired by this packet's time: null if they removed
+   * it (it is handed to the sink), else the connection with its timers brought forward. It takes
+   * the packet, not its time: a double passed to a call is boxed, and V8 boxes it where it is
+   * defined, so `segment` would allocate a number for every packet to serve this rare path.
+   */
+  private runTimers(c: Connection, v: PacketView): Connection | null {
+    const t = v.ts;
+    const removeAt = removalTime(c);
+    if (removeAt <= t) {
+      this.end(c, 'timeout', removeAt);
+      return null;
+    }
+    advanceTimers(c, t);
     return c;
   }
 
