@@ -60,6 +60,13 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
     for (let k = rand(i % 2 === 0 ? 20 : 200); k > 0; k--) s += alphabet[rand(alphabet.length)];
     strings.push(s);
   }
+  // Long sentences with nothing to escape take a path of their own (written as they are).
+  const plain = ['a', 'é', '€', ' ', '日', '–', '\u007f', '\uffff'];
+  for (let i = 0; i < 200; i++) {
+    let s = '';
+    for (let k = 65 + rand(300); k > 0; k--) s += plain[rand(plain.length)];
+    strings.push(s);
+  }
   for (const s of strings) {
     e.reset();
     e.str(s);

@@ -10,6 +10,11 @@
 const HEX = '0123456789abcdef';
 /** Strings longer than this are escaped by JSON.stringify and encoded by Buffer#write (see str). */
 const LONG_STRING = 64;
+/**
+ * What JSON.stringify would escape: quote, backslash, control characters, and surrogates (a lone
+ * one is escaped; Buffer#write would turn it into U+FFFD, so strings with any take the slow path).
+ */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** At most this many distinct words are kept encoded (see word): a vocabulary, not a corpus. */
 const MAX_WORDS = 4096;
 
@@ -107,9 +112,17 @@ export class JsonEncoder {
     // Worst case: every unit a 6-byte \u escape, plus the quotes.
     this.room(n * 6 + 2);
     if (n > LONG_STRING) {
-      // Sentences (a finding's summary and advice): V8's own escaping and UTF-8 encoding beat a
-      // loop in JavaScript once a string is this long.
-      this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8');
+      // Sentences (a finding's summary and advice): V8's own scanning and UTF-8 encoding beat a
+      // loop in JavaScript once a string is this long. Most need no escape at all: they are
+      // encoded as they are, without the escaped copy JSON.stringify would allocate.
+      if (NEEDS_ESCAPE.test(s)) {
+        this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8');
+        return;
+      }
+      const b = this.buf;
+      b[this.pos++] = 0x22;
+      this.pos += b.write(s, this.pos, 'utf8');
+      b[this.pos++] = 0x22;
       return;
     }
     const b = this.buf;
