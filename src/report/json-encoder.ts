@@ -24,7 +24,8 @@ const MAX_WORDS = 4096;
  */
 export function literal(s: string): Uint8Array {
   if (!/^[\x20-\x7e]*$/.test(s)) throw new Error(`JSON literal ${JSON.stringify(s)} is not printable ASCII`);
-  return Buffer.from(s, 'latin1');
+  // A plain Uint8Array, like the words' copies, so `lit` reads one kind of array.
+  return new Uint8Array(Buffer.from(s, 'latin1'));
 }
 
 const NULL = literal('null');
