@@ -80,6 +80,54 @@ describe('analyze output', () => {
   });
 });
 
+describe('JSON Lines to a pipe', () => {
+  // Enough connections for several megabytes of JSON: stdout gets it in chunks of about 1 MiB.
+  const many: FrameSpec[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const client = `10.1.${i >> 8}.${i & 255}`;
+    for (const seg of handshakeDataClose(t0, client, '10.0.0.2')) many.push({ ts: t0 + many.length * 0.001, data: ethernet(tcpIpPacket(seg)) });
+  }
+  const big = join(dir, 'many.pcap');
+  writeFileSync(big, pcapFile(many));
+
+  it('a slow reader gets every record whole and in order, and the output waits for it', async () => {
+    const child = spawn(process.execPath, [cliPath, 'analyze', '--json', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Read a chunk, then stop reading for a while: the pipe fills and the writer must wait.
+    child.stdout.on('data', (d: Buffer) => {
+      out.push(d);
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 20);
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 0, stderr);
+    const text = Buffer.concat(out).toString('utf8');
+    assert.ok(text.length > 2 << 20, `${text.length} bytes`);
+    const records = jsonLines(text);
+    const ids = records.filter((r) => r['type'] === 'connection').map((r) => r['id']);
+    assert.deepEqual(ids, Array.from({ length: 5000 }, (_, i) => i + 1));
+    assert.equal(records.at(-1)!['type'], 'summary');
+    assert.equal(records.at(-1)!['connections'], 5000);
+  });
+
+  it('a reader that goes away early ends the run quietly (like `| head`)', async () => {
+    const child = spawn(process.execPath, [cliPath, 'analyze', '--json', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let first = '';
+    child.stdout.once('data', (d: Buffer) => {
+      first = d.toString('utf8');
+      child.stdout.destroy();
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 0);
+    assert.equal(stderr, '');
+    assert.match(first, /^\{"type":"connection","version":1,"id":1,/);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('stops reading, reports what was read, and exits 130', async () => {
     const child = spawn(process.execPath, [cliPath, 'analyze', '--json', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -47,6 +47,9 @@ exit status: 0 ok, 1 --fail-on matched, 2 usage error or unreadable input,
              3 the capture is damaged part-way (everything before the fault is reported),
              130 stopped by Ctrl-C (after reporting what was read)`;
 
+/** JSON Lines are handed to stdout in chunks of about this many bytes. */
+const JSON_CHUNK = 1 << 20;
+
 const FAILED: ConnState[] = ['REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'S0', 'SH', 'SHR'];
 
 function usage(message: string): TsleuthError {
@@ -147,7 +150,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   };
 
   const out = new LineWriter();
-  const json = new JsonEncoder();
+  const json = new JsonEncoder(2 * JSON_CHUNK);
   // The text report keeps only what it will show (and counts the rest): memory stays bounded.
   const digest = new ReportDigest(limit, limit === 0 ? 0 : Math.max(3, Math.ceil(limit / 4)));
   let summary: SummaryRecord | null = null;
@@ -161,11 +164,11 @@ export async function runAnalyze(argv: string[]): Promise<number> {
         } else {
           if (failOn !== null && failsOn(failOn, r)) failed = true;
           if (values.json) {
-            json.reset();
             writeConnectionJson(json, r);
-            out.pushBytes(json.bytes());
-          }
-          else digest.add(r);
+            json.newline();
+            // The encoder's bytes go to stdout as they are, a chunk at a time.
+            if (json.pos >= JSON_CHUNK) out.pushChunk(json.take());
+          } else digest.add(r);
         }
       }
       await out.flushIfFull();
@@ -182,6 +185,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   const damagedPartWay = fatal !== null && summary.frames > 0 && (fatal.code === 'TSL_ERR_TRUNCATED' || fatal.code === 'TSL_ERR_CORRUPT');
   if (fatal !== null && !damagedPartWay) throw fatal;
   if (values.json) {
+    out.pushChunk(json.take());
     await out.line(JSON.stringify(summary));
   } else if (connectionId !== undefined) {
     const t = traced as { rows: PacketRow[]; record: ConnectionRecord } | null;

@@ -4,15 +4,16 @@
  * away (`tcpsleuth analyze --json big.pcap | head`).
  */
 import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 
 const BUFFER_SIZE = 1 << 20;
 
 export class LineWriter {
   private buf = Buffer.allocUnsafe(BUFFER_SIZE);
   private used = 0;
-  private readonly out: NodeJS.WritableStream;
+  private readonly out: Writable;
 
-  constructor(out: NodeJS.WritableStream = process.stdout) {
+  constructor(out: Writable = process.stdout) {
     this.out = out;
     out.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(0);
@@ -28,11 +29,13 @@ export class LineWriter {
     this.buf[this.used++] = 0x0a;
   }
 
-  /** Queues a line already encoded as UTF-8 (without its newline). */
-  pushBytes(b: Buffer): void {
-    this.makeRoom(b.length + 1);
-    this.used += b.copy(this.buf, this.used);
-    this.buf[this.used++] = 0x0a;
+  /**
+   * Hands over whole lines encoded elsewhere (a JsonEncoder's bytes, newlines included), after
+   * what is queued, without copying them: the caller gives the buffer up.
+   */
+  pushChunk(chunk: Buffer): void {
+    this.writeOut();
+    if (chunk.length > 0) this.out.write(chunk);
   }
 
   /** Hands the buffer out if `n` more bytes would not fit (and grows it for one huge line). */
@@ -43,7 +46,7 @@ export class LineWriter {
   }
 
   async flushIfFull(): Promise<void> {
-    if (this.used > BUFFER_SIZE / 2) await this.flush();
+    if (this.used > BUFFER_SIZE / 2 || this.out.writableNeedDrain) await this.flush();
   }
 
   async line(s: string): Promise<void> {
@@ -51,17 +54,18 @@ export class LineWriter {
     await this.flushIfFull();
   }
 
+  /** Writes what is queued and waits until the stream has taken everything it was given. */
   async flush(): Promise<void> {
-    if (this.writeOut()) return;
-    await once(this.out, 'drain');
+    this.writeOut();
+    if (this.out.writableNeedDrain) await once(this.out, 'drain');
   }
 
-  /** Hands the filled part to the stream (a fresh buffer takes its place); false if the stream asks us to wait. */
-  private writeOut(): boolean {
-    if (this.used === 0) return true;
+  /** Hands the filled part to the stream (a fresh buffer takes its place). */
+  private writeOut(): void {
+    if (this.used === 0) return;
     const chunk = this.buf.subarray(0, this.used);
     this.buf = Buffer.allocUnsafe(BUFFER_SIZE);
     this.used = 0;
-    return this.out.write(chunk);
+    this.out.write(chunk);
   }
 }

@@ -36,13 +36,27 @@ export class JsonEncoder {
   /** Quoted JSON strings of the words written so far (see word). */
   private readonly words = new Map<string, Uint8Array>();
 
-  constructor(initialSize = 1 << 16) {
+  constructor(private readonly initialSize = 1 << 16) {
     this.buf = Buffer.allocUnsafe(initialSize);
   }
 
   /** Starts over (the buffer is kept). */
   reset(): void {
     this.pos = 0;
+  }
+
+  /** Ends a line of JSON Lines. */
+  newline(): void {
+    this.room(1);
+    this.buf[this.pos++] = 0x0a;
+  }
+
+  /** Gives away the bytes written so far, without copying them, and goes on in a fresh buffer. */
+  take(): Buffer {
+    const done = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.initialSize);
+    this.pos = 0;
+    return done;
   }
 
   /** The bytes written so far (a view: valid until the next write). */
