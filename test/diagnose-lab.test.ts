@@ -140,6 +140,7 @@ describe('diagnosis against the lab\'s ground truth (real sockets, the kernel\'s
       'close-wait-port-reuse': 'port-reuse',
       'accept-overflow': 'accept-overflow',
       'accept-overflow-abort': 'accept-overflow',
+      'accept-queue-slow-connect': 'slow-connect',
       'challenge-ack': 'challenge-ack',
     };
     for (const [name, kind] of Object.entries(want)) {

@@ -616,13 +616,16 @@ describe('diagnosis rules on synthetic captures', () => {
 
   it('the memory of split attempts forgets those that can no longer continue (TCP_RTO_MAX)', () => {
     const memory = new DiagnosisMemory();
-    const attempt = (lastTime: number) => ({ pieces: [{ id: 1, syns: 2, firstTime: lastTime - 1, lastTime }], syns: 2, backoffs: 0, firstFrame: 1, lastGap: 1 });
+    const attempt = (lastTime: number) => ({ tuple: `t${lastTime}`, pieces: [{ id: 1, syns: 2, firstTime: lastTime - 1, lastTime }], syns: 2, backoffs: 0, firstFrame: 1, lastGap: 1 });
     // One unanswered connect() every second for an hour, none continued: only the last
     // ATTEMPT_HORIZON seconds' worth can still be continued, so only they stay.
-    for (let t = 0; t < 3600; t++) memory.noteAttempt(`k${t}`, attempt(t));
+    for (let t = 0; t < 3600; t++) memory.noteAttempt(t, attempt(t));
     assert.equal(memory.attemptCount, ATTEMPT_HORIZON + 1);
-    assert.equal(memory.takeAttempt(`k${3599 - ATTEMPT_HORIZON - 1}`), undefined);
-    assert.equal(memory.takeAttempt(`k${3599 - ATTEMPT_HORIZON}`)?.pieces[0]!.lastTime, 3599 - ATTEMPT_HORIZON);
+    const stale = 3599 - ATTEMPT_HORIZON - 1;
+    assert.equal(memory.takeAttempt(stale, `t${stale}`), undefined);
+    // A key that matches but another 4-tuple's attempt (a hash collision) is not taken.
+    assert.equal(memory.takeAttempt(stale + 1, 'another 4-tuple'), undefined);
+    assert.equal(memory.takeAttempt(stale + 1, `t${stale + 1}`)?.pieces[0]!.lastTime, stale + 1);
   });
 
   it('an attempt split across Linux\'s whole schedule (gaps up to 32 s) stays one story', async () => {
@@ -635,6 +638,54 @@ describe('diagnosis rules on synthetic captures', () => {
     const last = pieces[4]!.findings.find((f) => f.kind === 'connect-timeout')!;
     assert.deepEqual(last.continues, pieces.slice(0, 4).map((r) => r.id));
     assert.match(last.summary, /7 SYNs with the same initial sequence number over 63 s \(doubling intervals\)/);
+  });
+
+  it('SYNs at 0, 1 and 3 s, then the SYN-ACK: a slow connect, three SYNs, 3 s late', async () => {
+    const cv = new Conv({ ...V4, sport: 8080 }, 1_700_000_000, 5150);
+    for (const dt of [0, 1, 2]) cv.c('S', { seq: 5150, dt });
+    cv.s('SA', { ack: 5151 }).c('A', { seq: 5151 });
+    cv.c('PA', { seq: 5151, len: 10 }).s('A').s('FA').c('FA').s('A');
+    const [r] = await analyzeConv(cv);
+    assert.equal(r!.conn_state, 'SF');
+    const f = r!.findings.find((x) => x.kind === 'slow-connect');
+    assert.ok(f, JSON.stringify(r!.findings.map((x) => x.kind)));
+    assert.equal(f.by, 'network');
+    assert.deepEqual(f.frames, [1, 4]);
+    assert.equal(f.confidence, 0.85);
+    assert.deepEqual(f.errno, { orig: null, resp: null });
+    assert.deepEqual(f.calls!.orig, [{ call: 'connect', errno: null, note: 'returns after 3.0 s' }]);
+    assert.match(f.summary, /sent 3 SYNs, at doubling intervals, before the server \(10\.9\.8\.7:8080\) answered: the SYN-ACK came 3\.0 s after the first SYN/);
+    assert.match(f.summary, /The first 2 were dropped/);
+    assert.match(f.advice, /TcpExtListenOverflows/);
+    assert.equal(f.continues, undefined);
+  });
+
+  it('a connect() Zeek\'s timer split, answered in its second record, is one slow connect', async () => {
+    const cv = new Conv({ ...V4, sport: 8443 }, 1_700_000_000, 4040);
+    // SYNs at 0, 1 and 3 s: Zeek's 5 s attempt timer ends the record; the SYN at 7 s is answered.
+    for (const dt of [0, 1, 2, 4]) cv.c('S', { seq: 4040, dt });
+    cv.s('SA', { ack: 4041 }).c('A', { seq: 4041 }).c('FA', { seq: 4041 }).s('FA').c('A');
+    const recs = await analyzeConv(cv);
+    assert.deepEqual(recs.map((r) => [r.conn_state, r.orig_pkts]), [['S0', 3], ['SF', 4]]);
+    const timeout = recs[0]!.findings.find((x) => x.kind === 'connect-timeout')!;
+    assert.match(timeout.summary, /continue it in a new record on this 4-tuple/);
+    // The second record looks healthy on its own (one SYN, answered): the memory of the cut attempt makes it a slow connect.
+    const f = recs[1]!.findings.find((x) => x.kind === 'slow-connect');
+    assert.ok(f, JSON.stringify(recs[1]!.findings));
+    assert.deepEqual(f.continues, [recs[0]!.id]);
+    assert.match(f.summary, /sent 4 SYNs, at doubling intervals, before .* the SYN-ACK came 7\.0 s after the first SYN/);
+    assert.match(f.summary, new RegExp(`split this connect\\(\\) into 2 records: 3 SYNs in #${recs[0]!.id} \\(0–3\\.0 s\\) and 1 in this record, #${recs[1]!.id} \\(7\\.0 s\\)`));
+  });
+
+  it('no slow connect for a first SYN answered, nor for SYNs resent after the SYN-ACK (the SYN-ACK was lost)', async () => {
+    const quick = new Conv(V4).handshake();
+    quick.c('FA').s('FA').c('A');
+    assert.deepEqual((await analyzeConv(quick))[0]!.findings.map((x) => x.kind), []);
+    const lostBack = new Conv({ ...V4, sport: 8081 }, 1_700_000_000, 700);
+    lostBack.c('S', { seq: 700 }).s('SA', { ack: 701 }).c('S', { seq: 700, dt: 1 }).s('SA', { ack: 701 });
+    const kinds = (await analyzeConv(lostBack))[0]!.findings.map((x) => x.kind);
+    assert.ok(kinds.includes('handshake-incomplete'), kinds.join());
+    assert.ok(!kinds.includes('slow-connect'), kinds.join());
   });
 
   it('a new connect() on the same 4-tuple (another ISN) is not taken for the earlier attempt', async () => {

@@ -42,6 +42,7 @@ const WANT: Record<string, Want> = {
   'close-wait-port-reuse': { resets: ['client:TCP_INVALID_ACK_SEQUENCE@TCP_SYN_SENT'], errnos: ['client connect EADDRNOTAVAIL', 'server send EPIPE'], ok: ['client connect ok'] },
   'accept-overflow': { resets: [], errnos: [], ok: ['client-a send ok', 'server accept ok', 'server recv ok'], drops: ['TCP_LISTEN_OVERFLOW'] },
   'accept-overflow-abort': { resets: ['server:INVALID_SYN@TCP_LISTEN'], errnos: ['client-a recv ECONNRESET'], drops: ['TCP_LISTEN_OVERFLOW'] },
+  'accept-queue-slow-connect': { resets: [], errnos: [], ok: ['client-c connect ok', 'server accept ok'] },
   'zero-window': { resets: [], errnos: ['client send EAGAIN'] },
 };
 

@@ -42,6 +42,8 @@ export interface AttemptPiece {
 
 /** An unanswered connect attempt that Zeek's attempt timer cut into records, as far as seen. */
 export interface ConnectAttempt {
+  /** Its 4-tuple (tupleKey), to confirm a hit on the numeric key; '' until remembered. */
+  tuple: string;
   /** Its records so far, in order. */
   pieces: AttemptPiece[];
   syns: number;
@@ -59,8 +61,8 @@ export class DiagnosisMemory {
   private readonly listeners = new Set<number>();
   /** "a|pa|b|pb" (sorted) of 4-tuples that were reused, with how the old incarnation ended. */
   private readonly previous = new Map<string, Incarnation>();
-  /** Connect attempts cut by Zeek's attempt timer, by 4-tuple and initial sequence number. */
-  private readonly attempts = new Map<string, ConnectAttempt>();
+  /** Connect attempts cut by Zeek's attempt timer, by 4-tuple and initial sequence number (rules/connect-attempt.ts, attemptKey). */
+  private readonly attempts = new Map<number, ConnectAttempt>();
 
   private lastListener = 0;
 
@@ -87,7 +89,7 @@ export class DiagnosisMemory {
     return inc;
   }
 
-  noteAttempt(key: string, a: ConnectAttempt): void {
+  noteAttempt(key: number, a: ConnectAttempt): void {
     // Attempts are noted as their records end, in time order near enough: the oldest come first
     // in the Map's insertion order, so the stale ones are at its head.
     const horizon = a.pieces[a.pieces.length - 1]!.lastTime - ATTEMPT_HORIZON;
@@ -104,15 +106,16 @@ export class DiagnosisMemory {
     return this.attempts.size;
   }
 
-  /** True if some connect attempt may still continue (so looking one up is worth a key). */
-  hasAttempts(): boolean {
-    return this.attempts.size > 0;
+  /** True if an attempt may be remembered under this key (a cheap test before building the 4-tuple's text). */
+  hasAttempt(key: number): boolean {
+    return this.attempts.has(key);
   }
 
-  /** The earlier records of this connect attempt, if Zeek's attempt timer cut it. */
-  takeAttempt(key: string): ConnectAttempt | undefined {
+  /** The earlier records of this connect attempt, if Zeek's attempt timer cut it (and it is this 4-tuple's). */
+  takeAttempt(key: number, tuple: string): ConnectAttempt | undefined {
     const a = this.attempts.get(key);
-    if (a !== undefined) this.attempts.delete(key);
+    if (a === undefined || a.tuple !== tuple) return undefined;
+    this.attempts.delete(key);
     return a;
   }
 }

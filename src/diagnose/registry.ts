@@ -14,6 +14,7 @@ import type { Connection } from '../tcp/connection.js';
 import type { EndReason } from '../tcp/tracker.js';
 import { buildContext, type DiagnosisContext, DiagnosisMemory, endpointHash, type FindingParts, makeFinding, tupleKey } from './context.js';
 import { challengeAck } from './rules/challenge-ack.js';
+import { attemptKey } from './rules/connect-attempt.js';
 import { connectTimeout } from './rules/connect-timeout.js';
 import { halfCloseStall } from './rules/half-close.js';
 import { handshake } from './rules/handshake.js';
@@ -22,6 +23,7 @@ import { loss } from './rules/loss.js';
 import { portReuse } from './rules/port-reuse.js';
 import { refused } from './rules/refused.js';
 import { retransmissionTimeout } from './rules/retransmission-timeout.js';
+import { slowConnect } from './rules/slow-connect.js';
 import { activeClose } from './rules/rst-active-close.js';
 import { resetAfterClose } from './rules/rst-after-close.js';
 import { handshakeRejected } from './rules/rst-handshake-rejected.js';
@@ -58,6 +60,7 @@ export type ConnectionRule = (ctx: DiagnosisContext, out: FindingParts[]) => voi
 /** Asked for every connection that is not obviously healthy; each may add findings. */
 export const CONNECTION_RULES: ReadonlyArray<{ name: string; rule: ConnectionRule }> = [
   { name: 'connect-timeout', rule: connectTimeout },
+  { name: 'slow-connect', rule: slowConnect },
   { name: 'handshake', rule: handshake },
   { name: 'unreachable', rule: unreachable },
   { name: 'retransmission-timeout', rule: retransmissionTimeout },
@@ -131,7 +134,8 @@ export function diagnoseConnection(
   addrs?: { orig: string; resp: string },
 ): Finding[] {
   remember(c, endReason, memory);
-  if (obviouslyHealthy(c)) return [];
+  // A healthy-looking record may be the answered end of a connect() Zeek's timer split: slow-connect tells it.
+  if (obviouslyHealthy(c) && !(c.orig.ev.syns > 0 && memory.hasAttempt(attemptKey(c, c.orig.ev.synIsn)))) return [];
   const ctx = buildContext(c, state ?? connState(c), endReason, observedUntil, memory, addrs?.orig, addrs?.resp);
   const parts: FindingParts[] = [];
   rstFindings(ctx, parts);

@@ -309,6 +309,7 @@ export class SideEvidence {
   synLastMs = 0;
   synAcks = 0;
   synAckFirstFrame = 0;
+  synAckFirstMs = 0;
   synAckLastFrame = 0;
   synAckLastMs = 0;
 
@@ -369,6 +370,7 @@ export class SideEvidence {
     this.synLastMs = 0;
     this.synAcks = 0;
     this.synAckFirstFrame = 0;
+    this.synAckFirstMs = 0;
     this.synAckLastFrame = 0;
     this.synAckLastMs = 0;
     this.dataSegs = 0;
@@ -503,8 +505,10 @@ function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: num
   if (syn) {
     noteWindowScale(s, p, v);
     if (flags & TH_ACK) {
-      if (s.synAcks++ === 0) s.synAckFirstFrame = frame;
-      else if (p.firstAckFrame !== 0 && s.synAckFirstFrame < p.firstAckFrame) {
+      if (s.synAcks++ === 0) {
+        s.synAckFirstFrame = frame;
+        s.synAckFirstMs = ms;
+      } else if (p.firstAckFrame !== 0 && s.synAckFirstFrame < p.firstAckFrame) {
         const r = rareOf(s);
         if (r.synAckAfterAckFrame === 0) r.synAckAfterAckFrame = frame;
       }

@@ -14,62 +14,26 @@
  * series. An earlier record cannot know its sequel (records are written as connections end), so
  * it says where the story continues.
  */
-import { type ConnectAttempt, type DiagnosisContext, type FindingParts, clock, epochOf, seconds, tupleKey } from '../context.js';
+import { type DiagnosisContext, type FindingParts, clock, epochOf, seconds } from '../context.js';
 import { CONNECT_TIMEOUT } from '../errno.js';
-import { BACKOFF_FACTOR } from '../../tcp/evidence.js';
 import { u32 } from '../../tcp/seq.js';
+import { extendAttempt, rememberAttempt, scheduleText, takeEarlierAttempt } from './connect-attempt.js';
 import { TCP_ATTEMPT_DELAY } from '../../tcp/timers.js';
 
 /** net.ipv4.tcp_syn_retries' default (6) plus the first: the most SYNs one connect() sends. */
 const LINUX_SYNS_PER_CONNECT = 7;
-
-/** This record's SYNs added to the earlier records of the same attempt (if any). */
-function extend(ctx: DiagnosisContext, earlier: ConnectAttempt | undefined): ConnectAttempt {
-  const o = ctx.orig.ev;
-  const r = o.rare;
-  const piece = { id: ctx.c.id, syns: o.syns, firstTime: epochOf(ctx, o.synFirstMs), lastTime: epochOf(ctx, o.synLastMs) };
-  const ownLastGap = o.syns > 1 ? r!.synPrevGapMs / 1000 : 0;
-  const ownBackoffs = r?.synBackoffs ?? 0;
-  if (earlier === undefined) return { pieces: [piece], syns: o.syns, backoffs: ownBackoffs, firstFrame: o.synFirstFrame, lastGap: ownLastGap };
-  // The interval across the cut, compared with the one before it and with the one after it.
-  const cross = piece.firstTime - earlier.pieces[earlier.pieces.length - 1]!.lastTime;
-  let backoffs = earlier.backoffs + ownBackoffs;
-  if (earlier.lastGap > 0 && cross >= earlier.lastGap * BACKOFF_FACTOR) backoffs++;
-  if (o.syns > 1 && r!.synFirstGapMs / 1000 >= cross * BACKOFF_FACTOR) backoffs++;
-  return {
-    pieces: [...earlier.pieces, piece],
-    syns: earlier.syns + o.syns,
-    backoffs,
-    firstFrame: earlier.firstFrame,
-    lastGap: o.syns > 1 ? ownLastGap : cross,
-  };
-}
-
-/** "3 SYNs in #1 (0–3.0 s), 1 in #2 (7.0 s) and 1 in this record, #3 (15 s)": times after the first SYN. */
-function scheduleText(a: ConnectAttempt, thisId: number): string {
-  const t0 = a.pieces[0]!.firstTime;
-  const after = (t: number): string => (t === t0 ? '0' : seconds(t - t0));
-  const parts = a.pieces.map((p, i) => {
-    const when = p.syns > 1 ? `${after(p.firstTime)}–${seconds(p.lastTime - t0)}` : after(p.lastTime);
-    return `${p.syns}${i === 0 ? ` SYN${p.syns === 1 ? '' : 's'}` : ''} in ${p.id === thisId ? `this record, #${p.id}` : `#${p.id}`} (${when})`;
-  });
-  return `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
-}
 
 export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void {
   const o = ctx.orig.ev;
   const r = ctx.resp.ev;
   if (o.syns === 0 || r.segments > 0 || ctx.c.icmpErrors > 0) return;
   if (o.segments !== o.syns + o.rstCount) return;
-  const memory = ctx.memory;
   const timedOut = ctx.endReason === 'timeout' && o.rstCount === 0;
-  // The key is needed to look up earlier records, or to remember this one (two SYNs at least, below).
-  const key = memory.hasAttempts() || (timedOut && o.syns >= 2) ? `${tupleKey(ctx.c)}|${u32(o.synIsn)}` : '';
-  const attempt = extend(ctx, memory.hasAttempts() ? memory.takeAttempt(key) : undefined);
+  const attempt = extendAttempt(ctx, takeEarlierAttempt(ctx));
   // Zeek's timer ended this record while connect() was still retrying: a later record may continue
   // it. A lone SYN is more often a scan than a connect(): remembering each would fill the memory.
   const cut = timedOut && attempt.syns >= 2 && attempt.syns < LINUX_SYNS_PER_CONNECT;
-  if (cut) memory.noteAttempt(key, attempt);
+  if (cut) rememberAttempt(ctx, attempt);
   const first = attempt.pieces[0]!.firstTime;
   const last = epochOf(ctx, o.synLastMs);
   const watched = ctx.observedUntil - last;

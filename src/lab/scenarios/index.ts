@@ -16,6 +16,7 @@ import { challengeAck } from './challenge-ack.js';
 import { timeWaitAssassination } from './time-wait-assassination.js';
 import { closeWaitPortReuse } from './close-wait-port-reuse.js';
 import { acceptOverflow } from './accept-overflow.js';
+import { acceptQueueSlowConnect } from './accept-queue-slow-connect.js';
 import { zeroWindow } from './zero-window.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -37,6 +38,7 @@ export const SCENARIOS: readonly Scenario[] = [
   closeWaitPortReuse,
   acceptOverflow(false),
   acceptOverflow(true),
+  acceptQueueSlowConnect,
   zeroWindow,
   closedPort(6),
   closeUnreadData(6),

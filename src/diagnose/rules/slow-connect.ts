@@ -1,0 +1,51 @@
+/**
+ * Slow connect: the client's first SYNs got no answer and a later one did. connect() succeeded,
+ * late. Linux retransmits an unanswered SYN after 1 s and then at doubling intervals, so such
+ * connects take 1, 3, 7, 15 … s: the latencies that give away dropped SYNs. The wire shows that
+ * they were dropped, not where. A listener whose accept queue is full drops new SYNs silently
+ * (tcp_conn_request: ListenOverflows, ListenDrops); loss on the path, a firewall or a rate limit
+ * drop them on the way. All SYNs came before the first SYN-ACK: a SYN after it means the SYN-ACK
+ * was lost on the way back, which the handshake rule tells.
+ *
+ * When the first SYNs took longer than Zeek's attempt timer (5 s), the attempt spans several
+ * records (rules/connect-attempt.ts); the answered one tells the whole connect().
+ */
+import { type DiagnosisContext, type FindingParts, clock, epochOf, seconds } from '../context.js';
+import { extendAttempt, scheduleText, takeEarlierAttempt } from './connect-attempt.js';
+
+export function slowConnect(ctx: DiagnosisContext, out: FindingParts[]): void {
+  const o = ctx.orig.ev;
+  const r = ctx.resp.ev;
+  if (o.syns === 0 || r.synAcks === 0 || o.synLastFrame > r.synAckFirstFrame) return;
+  const attempt = extendAttempt(ctx, takeEarlierAttempt(ctx));
+  if (attempt.syns < 2) return;
+  const first = attempt.pieces[0]!.firstTime;
+  const took = epochOf(ctx, r.synAckFirstMs) - first;
+  const lost = attempt.syns - 1;
+  const series = attempt.pieces.length > 1;
+  const split = series ? ` Zeek's attempt timer split this connect() into ${attempt.pieces.length} records: ${scheduleText(attempt, ctx.c.id)}.` : '';
+  const backoff = attempt.backoffs >= 1 ? ', at doubling intervals,' : '';
+  const parts: FindingParts = {
+    kind: 'slow-connect',
+    by: 'network',
+    reason: 'NONE',
+    // SYNs repeated with the same ISN and then answered say "dropped" without doubt; the backoff of
+    // a kernel's SYN timer makes it a connect() rather than a tool resending by hand.
+    confidence: attempt.backoffs >= 1 || attempt.syns === 2 ? 0.85 : 0.7,
+    frames: [o.synFirstFrame, r.synAckFirstFrame],
+    time: first,
+    state: 'TCP_SYN_SENT',
+    candidates: [],
+    calls: { orig: [{ call: 'connect', errno: null, note: `returns after ${seconds(took)}` }], resp: [] },
+    summary:
+      `${ctx.orig.Label} sent ${attempt.syns} SYNs${backoff} before ${ctx.resp.label} answered: the SYN-ACK came ${seconds(took)} after the first SYN ` +
+      `(${clock(first)}, frame ${attempt.firstFrame}). The first ${lost === 1 ? 'SYN was' : `${lost} were`} dropped before anything answered; connect() succeeded, ${seconds(took)} late.${split} ` +
+      `Linux resends an unanswered SYN after 1 s and then at doubling intervals: connects that take 1, 3 or 7 s are dropped SYNs.`,
+    advice:
+      `On ${ctx.resp.addr}: nstat -az TcpExtListenOverflows TcpExtListenDrops. Growing counters mean the listener's accept queue was full and its kernel dropped the SYNs: accept() faster, a bigger listen() backlog and net.core.somaxconn. ` +
+      `Otherwise loss, a firewall or a rate limit on the path: a capture on the server shows whether the first SYNs arrived.`,
+    rstText: null,
+  };
+  if (series) parts.continues = attempt.pieces.slice(0, -1).map((p) => p.id);
+  out.push(parts);
+}
