@@ -135,6 +135,7 @@ describe('diagnosis against the lab\'s ground truth (real sockets, the kernel\'s
     const want: Record<string, string> = {
       'syn-dropped-connect-timeout': 'connect-timeout',
       'user-timeout': 'retransmission-timeout',
+      'mtu-black-hole': 'mtu-black-hole',
       'zero-window': 'zero-window',
       'keepalive-timeout': 'keepalive-timeout',
       'close-wait-port-reuse': 'port-reuse',

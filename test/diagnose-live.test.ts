@@ -85,7 +85,7 @@ describe('diagnosis of real loopback traffic (Node sockets, tcpdump -i lo and -i
     for (const iface of ['lo', 'any'] as const) {
       for await (const r of analyze(join(dir, `${iface}.pcap`))) if (r.type === 'connection') captures[iface].push(r);
     }
-  });
+  }, { timeout: 50_000 });
 
   after(async () => {
     await ns?.destroy();

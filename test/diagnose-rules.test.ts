@@ -352,6 +352,35 @@ describe('diagnosis rules on synthetic captures', () => {
     only(recs, 'retransmissions');
   });
 
+  it('the first full-size segment never gets through, smaller ones did → a path MTU black hole', async () => {
+    const cv = new Conv(V4).handshake();
+    cv.c('PA', { len: 100 }).s('A').s('PA', { len: 60 }).c('A');
+    const seq = cv.cNext;
+    cv.c('PA', { len: 1448 }).c('PA', { len: 1448 });
+    for (const dt of [0.2, 0.4, 0.8, 1.6]) cv.c('PA', { len: 1448, seq, dt });
+    const later = new Conv({ ...V4, cport: 41000 }, cv.t + 30).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    const { f } = only(recs, 'mtu-black-hole');
+    assert.equal(f.by, 'network');
+    assert.equal(f.errno.orig, 'ETIMEDOUT');
+    assert.equal(f.confidence, 0.8);
+    assert.match(f.summary, /retransmitted 1448 bytes, the start of its first segment larger than 100 bytes, 4 times .* had acknowledged everything before; no ICMP came back/);
+    assert.match(f.advice, /tracepath 10\.9\.8\.7/);
+    assert.ok(recs.every((r) => r.findings.every((x) => x.kind !== 'retransmission-timeout')));
+  });
+
+  it('a full-size segment that stalls after others of its size got through is a plain retransmission timeout', async () => {
+    const cv = new Conv(V4).handshake();
+    cv.c('PA', { len: 100 }).c('PA', { len: 1448 }).s('A');
+    const seq = cv.cNext;
+    cv.c('PA', { len: 1448 });
+    for (const dt of [0.2, 0.4, 0.8, 1.6]) cv.c('PA', { len: 1448, seq, dt });
+    const later = new Conv({ ...V4, cport: 41000 }, cv.t + 30).handshake();
+    const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+    only(recs, 'retransmission-timeout');
+    assert.ok(recs.every((r) => r.findings.every((x) => x.kind !== 'mtu-black-hole')));
+  });
+
   it('ICMP port unreachable for a SYN → unreachable, ECONNREFUSED (a firewall)', async () => {
     const cv = new Conv(V4);
     cv.c('S');

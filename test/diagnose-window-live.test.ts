@@ -77,7 +77,7 @@ describe('window full, zero window or the network: real transfers on a shaped lo
     await lo.waitForUdpTo('127.0.0.1', FENCE_PORT, 10_000);
     dropped = (await lo.stop()).droppedByKernel;
     for await (const r of analyze(join(dir, 'lo.pcap'))) if (r.type === 'connection') records.push(r);
-  });
+  }, { timeout: 50_000 });
 
   after(async () => {
     await ns?.destroy();

@@ -34,6 +34,7 @@ const WANT: Record<string, Want> = {
   'keepalive-timeout': { resets: ['client:TCP_KEEPALIVE_TIMEOUT@TCP_ESTABLISHED'], errnos: ['client recv ETIMEDOUT', 'server recv ECONNRESET'] },
   'syn-dropped-connect-timeout': { resets: [], errnos: ['client connect ETIMEDOUT'], drops: ['NETFILTER_DROP'] },
   'user-timeout': { resets: [], errnos: ['client recv ETIMEDOUT'], ok: ['client send ok'], drops: ['NETFILTER_DROP'] },
+  'mtu-black-hole': { resets: [], errnos: ['client recv ETIMEDOUT'], ok: ['client send ok', 'server recv ok', 'client recv ok'], drops: ['NETFILTER_DROP'] },
   'firewall-reset': { resets: ['server:-'], errnos: ['client connect ECONNREFUSED'], drops: ['NETFILTER_DROP'] },
   'half-open': { resets: ['server:TCP_STATE@TCP_CLOSE', 'server:TCP_FLAGS@TCP_LISTEN'], errnos: ['client recv ECONNRESET'], ok: ['client send ok'] },
   'challenge-ack': { resets: [], errnos: [], ok: ['intruder sendto ok', 'client send ok', 'server recv ok'], drops: ['TCP_INVALID_SYN'] },

@@ -212,6 +212,9 @@ const TOPICS: Topic[] = [
   finding('accept-overflow', 'SYN-ACK retransmitted after the client\'s ACK: the listener\'s accept queue was full', ['The application does not accept() fast enough; listen() backlog too small.'], ['The ACK of the SYN-ACK is followed by another SYN-ACK.'], ['nstat TcpExtListenOverflows, ss -ltn Recv-Q vs Send-Q, somaxconn.']),
   finding('unreachable', 'An ICMP error answered the connection attempt', ['Routers (host/network unreachable) or firewalls (port unreachable, admin prohibited).'], ['The ICMP type and code map to the errno (ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EACCES).'], ['Routes and firewall rules.']),
   finding('retransmission-timeout', 'The same data retransmitted at growing intervals without an ACK: ETIMEDOUT when the kernel gives up', ['The peer vanished, or a middlebox dropped the connection\'s state.'], ['No RST from the peer; silence afterwards.'], ['TCP_USER_TIMEOUT; the path.']),
+  finding('mtu-black-hole', 'The first segment of a new, larger size never got through, while smaller ones did: a path MTU black hole', [
+    'A link on the path (a tunnel, VPN, PPPoE, an overlay network) has a smaller MTU, and the ICMP "fragmentation needed" / ICMPv6 "packet too big" that would tell the sender is filtered.',
+  ], ['The retransmitted segment is the first of its size, with DF, and the peer acknowledged everything before it; no ICMP came back. Loss elsewhere hits segments of every size.'], ['tracepath or ping -M do -s SIZE to the peer; firewall rules for ICMP type 3 code 4 and ICMPv6 type 2; MSS clamping on the router; net.ipv4.tcp_mtu_probing.']),
   finding('keepalive-timeout', 'Keepalive probes unanswered (and then the RST with TCP_KEEPALIVE_TIMEOUT)', ['Dead peer, or expired NAT/firewall state.'], ['Probes with seq = snd.nxt − 1.'], ['Middlebox idle timeouts vs keepalive time.']),
   finding('half-close-stall', 'One side closed (FIN, acknowledged); the other never closed and went silent: CLOSE_WAIT, the application never called close()', ['A missing close() on end of stream or on an error path: a file-descriptor leak.'], ['FIN acknowledged, then nothing from that side: no FIN, no RST.'], ['ss -tan state close-wait / tcpsleuth leaks on that host; close on EOF, errors, timeouts.']),
   finding('zero-window', 'A receiver advertised a zero window: its application stopped reading (slow reader, not slow network)', ['The reading application is blocked or overloaded.'], ['Zero windows and zero-window probes; retransmissions instead would mean the network.'], ['What the reader is waiting for.']),
@@ -250,6 +253,7 @@ export const FAILURE_KINDS: ReadonlySet<string> = new Set([
   'handshake-incomplete',
   'accept-overflow',
   'retransmission-timeout',
+  'mtu-black-hole',
   'keepalive-timeout',
   'half-close-stall',
   'zero-window',

@@ -168,6 +168,8 @@ export class RareEvidence {
   stallLastMs = 0;
   stallPrevGapMs = 0;
   stallBackoffs = 0;
+  /** Payload length of the run's first retransmission. */
+  stallLen = 0;
   // The longest run the peer did acknowledge in the end.
   ackedStallCount = 0;
   ackedStallMs = 0;
@@ -233,6 +235,7 @@ export class RareEvidence {
     this.stallLastMs = 0;
     this.stallPrevGapMs = 0;
     this.stallBackoffs = 0;
+    this.stallLen = 0;
     this.ackedStallCount = 0;
     this.ackedStallMs = 0;
     this.zeroWindows = 0;
@@ -337,6 +340,14 @@ export class SideEvidence {
   ttlMin = 256;
   ttlMax = -1;
 
+  // Segment sizes (a path MTU black hole swallows the first segment of a new, larger size).
+  /** The largest payload of a segment of new data, the sequence number of the first one that large, and the largest before it. */
+  maxDataLen = 0;
+  maxDataSeq = 0;
+  lenBeforeMax = 0;
+  /** Whether that first largest segment forbade fragmentation (IPv4 DF; always for IPv6). */
+  maxDataDf = false;
+
   rare: RareEvidence | null = null;
   /** The RareEvidence of an earlier connection, cleared, for the next unusual event. */
   spareRare: RareEvidence | null = null;
@@ -387,6 +398,10 @@ export class SideEvidence {
     this.rstCount = 0;
     this.ttlMin = 256;
     this.ttlMax = -1;
+    this.maxDataLen = 0;
+    this.maxDataSeq = 0;
+    this.lenBeforeMax = 0;
+    this.maxDataDf = false;
     if (this.rare !== null) {
       this.rare.reset();
       this.spareRare = this.rare;
@@ -430,7 +445,7 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, ms:
         if (((seq - s.sndNxt) | 0) > 0) rareOf(s).seqJumps++;
         s.sndNxt = (seq + len) | 0;
         // A bare ACK beyond sndNxt (the capture missed data before it) sends no data itself.
-        if (len > 0) noteData(s, p, frame, ahead < len ? ahead : len);
+        if (len > 0) noteData(s, p, v, frame, ahead < len ? ahead : len);
         // Payload up to the right edge of the window the peer's latest ACK opened (not a shut window).
         if (p.winShift >= 0 && len > 0 && (p.lastFlags & (TH_ACK | TH_RST)) === TH_ACK && p.lastWindow > 0) {
           const wnd = p.lastFlags & TH_SYN ? p.lastWindow : p.lastWindow << p.winShift;
@@ -488,13 +503,22 @@ function afterOwnRst(r: RareEvidence, frame: number): void {
   if (last !== undefined && last.senderLater++ === 0) last.senderLaterFrame = frame;
 }
 
-function noteData(s: SideEvidence, p: SideEvidence, frame: number, fresh: number): void {
+function noteData(s: SideEvidence, p: SideEvidence, v: PacketView, frame: number, fresh: number): void {
+  if (v.payloadLen > s.maxDataLen) newMaxDataLen(s, v);
   if (s.dataSegs++ === 0) s.firstDataFrame = frame;
   s.lastDataFrame = frame;
   s.dataBytes += fresh;
   if (p.rxSinceTx === 0) p.rxSinceTxFrame = frame;
   p.rxSinceTx += fresh;
   s.rxSinceTx = 0;
+}
+
+/** The first segment of new data larger than any before it from this side. */
+function newMaxDataLen(s: SideEvidence, v: PacketView): void {
+  s.lenBeforeMax = s.maxDataLen;
+  s.maxDataLen = v.payloadLen;
+  s.maxDataSeq = v.seq;
+  s.maxDataDf = v.dontFragment || v.ipVersion === 6;
 }
 
 /** SYN, FIN, or the first segment of a side: the slow path. */
@@ -545,7 +569,7 @@ function noteControl(s: SideEvidence, p: SideEvidence, v: PacketView, flags: num
       if (len > 0) noteOld(s, p, v, frame, seq, len, ms);
     }
   }
-  if (fresh > 0) noteData(s, p, frame, fresh);
+  if (fresh > 0) noteData(s, p, v, frame, fresh);
   if (fin) {
     if (s.fins++ === 0) {
       s.finFrame = frame;
@@ -593,6 +617,7 @@ function noteOld(s: SideEvidence, p: SideEvidence, v: PacketView, frame: number,
     r.stallFirstMs = r.stallLastMs = ms;
     r.stallPrevGapMs = 0;
     r.stallBackoffs = 0;
+    r.stallLen = len;
   }
 }
 

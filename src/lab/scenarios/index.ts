@@ -10,6 +10,7 @@ import { linger2FinWait2Abort } from './linger2-fin-wait2-abort.js';
 import { keepaliveTimeout } from './keepalive-timeout.js';
 import { synDroppedConnectTimeout } from './syn-dropped-connect-timeout.js';
 import { userTimeout } from './user-timeout.js';
+import { mtuBlackHole } from './mtu-black-hole.js';
 import { firewallReset } from './firewall-reset.js';
 import { halfOpen } from './half-open.js';
 import { challengeAck } from './challenge-ack.js';
@@ -30,6 +31,7 @@ export const SCENARIOS: readonly Scenario[] = [
   keepaliveTimeout,
   synDroppedConnectTimeout,
   userTimeout,
+  mtuBlackHole,
   firewallReset,
   halfOpen,
   challengeAck,
