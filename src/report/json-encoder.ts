@@ -59,11 +59,6 @@ export class JsonEncoder {
     return done;
   }
 
-  /** The bytes written so far (a view: valid until the next write). */
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.pos);
-  }
-
   toString(): string {
     return this.buf.toString('utf8', 0, this.pos);
   }
