@@ -90,7 +90,7 @@ describe('JSON Lines to a pipe', () => {
   const big = join(dir, 'many.pcap');
   writeFileSync(big, pcapFile(many));
 
-  it('a slow reader gets every record whole and in order, and the output waits for it', async () => {
+  it('a slow reader gets every record whole and in order, the summary last', async () => {
     const child = spawn(process.execPath, [cliPath, 'analyze', '--json', big], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
-import { ATTEMPT_HORIZON, DiagnosisMemory } from '../src/diagnose/context.js';
+import { ATTEMPT_HORIZON, ATTEMPT_SOFT_LIMIT, DiagnosisMemory } from '../src/diagnose/context.js';
 import { ReportDigest } from '../src/report/digest.js';
 import { renderFindings, renderPacketTrace } from '../src/report/text.js';
 import { analyzeBuffer } from './helpers/analyze-buffer.js';
@@ -49,7 +49,7 @@ class Conv {
     this.sNext = this.sIsn;
   }
 
-  private send(fromClient: boolean, flags: string, o: { len?: number; payload?: string; dt?: number; seq?: number; ack?: number; ttl?: number; win?: number; options?: number[] }): this {
+  private send(fromClient: boolean, flags: string, o: { len?: number; payload?: string; dt?: number; seq?: number; ack?: number; ttl?: number; win?: number; options?: number[]; df?: boolean }): this {
     this.t += o.dt ?? 0.001;
     const payload = o.payload !== undefined ? Buffer.from(o.payload) : Buffer.alloc(o.len ?? 0, 0x61);
     const seq = o.seq ?? (fromClient ? this.cNext : this.sNext);
@@ -67,6 +67,7 @@ class Conv {
       options: o.options,
       ttl: o.ttl ?? 64,
       ipId: this.segs.length + 1,
+      fragment: o.df === false ? 0 : undefined,
     };
     this.segs.push({ ts: this.t, bytes: tcpIpPacket(spec) });
     if (o.seq === undefined && !flags.includes('R')) {
@@ -369,6 +370,20 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.ok(recs.every((r) => r.findings.every((x) => x.kind !== 'retransmission-timeout')));
   });
 
+  it('no black hole for a stalled segment too small for any path to drop, or sent without DF', async () => {
+    for (const [len, df] of [[500, true], [1448, false]] as const) {
+      const cv = new Conv(V4).handshake();
+      cv.c('PA', { len: 100 }).s('A');
+      const seq = cv.cNext;
+      cv.c('PA', { len, df });
+      for (const dt of [0.2, 0.4, 0.8, 1.6]) cv.c('PA', { len, seq, dt, df });
+      const later = new Conv({ ...V4, cport: 41000 }, cv.t + 30).handshake();
+      const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+      only(recs, 'retransmission-timeout');
+      assert.ok(recs.every((r) => r.findings.every((x) => x.kind !== 'mtu-black-hole')), `${len} bytes, DF ${df}`);
+    }
+  });
+
   it('a full-size segment that stalls after others of its size got through is a plain retransmission timeout', async () => {
     const cv = new Conv(V4).handshake();
     cv.c('PA', { len: 100 }).c('PA', { len: 1448 }).s('A');
@@ -643,18 +658,23 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.match(second.summary, /3 SYNs with the same initial sequence number over 12 s \(doubling intervals\)/);
   });
 
-  it('the memory of split attempts forgets those that can no longer continue (TCP_RTO_MAX)', () => {
+  it('the memory of split attempts: kept while few, the stale ones forgotten when many (TCP_RTO_MAX)', () => {
     const memory = new DiagnosisMemory();
     const attempt = (lastTime: number) => ({ tuple: `t${lastTime}`, pieces: [{ id: 1, syns: 2, firstTime: lastTime - 1, lastTime }], syns: 2, backoffs: 0, firstFrame: 1, lastGap: 1 });
-    // One unanswered connect() every second for an hour, none continued: only the last
-    // ATTEMPT_HORIZON seconds' worth can still be continued, so only they stay.
-    for (let t = 0; t < 3600; t++) memory.noteAttempt(t, attempt(t));
-    assert.equal(memory.attemptCount, ATTEMPT_HORIZON + 1);
-    const stale = 3599 - ATTEMPT_HORIZON - 1;
-    assert.equal(memory.takeAttempt(stale, `t${stale}`), undefined);
+    // An answered continuation is diagnosed when it ends, maybe long after its SYN: with few
+    // attempts remembered, age alone forgets nothing.
+    memory.noteAttempt(-1, attempt(-1000));
+    memory.noteAttempt(-2, attempt(0));
+    assert.equal(memory.takeAttempt(-1, 't-1000')?.pieces[0]!.lastTime, -1000);
+    // A scan: an unanswered connect() every second for three hours, none continued. The memory
+    // stays bounded, and what it forgets is only what is older than ATTEMPT_HORIZON.
+    for (let t = 0; t < 3 * 3600; t++) memory.noteAttempt(t, attempt(t));
+    assert.ok(memory.attemptCount <= ATTEMPT_SOFT_LIMIT, `${memory.attemptCount} attempts`);
+    const last = 3 * 3600 - 1;
+    for (let t = last - ATTEMPT_HORIZON; t <= last; t += 10) assert.equal(memory.takeAttempt(t, `t${t}`)?.pieces[0]!.lastTime, t);
+    assert.equal(memory.takeAttempt(0, 't0'), undefined);
     // A key that matches but another 4-tuple's attempt (a hash collision) is not taken.
-    assert.equal(memory.takeAttempt(stale + 1, 'another 4-tuple'), undefined);
-    assert.equal(memory.takeAttempt(stale + 1, `t${stale + 1}`)?.pieces[0]!.lastTime, stale + 1);
+    assert.equal(memory.takeAttempt(last - 1, 'another 4-tuple'), undefined);
   });
 
   it('an attempt split across Linux\'s whole schedule (gaps up to 32 s) stays one story', async () => {
@@ -684,7 +704,7 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.deepEqual(f.errno, { orig: null, resp: null });
     assert.deepEqual(f.calls!.orig, [{ call: 'connect', errno: null, note: 'returns after 3.0 s' }]);
     assert.match(f.summary, /sent 3 SYNs, at doubling intervals, before the server \(10\.9\.8\.7:8080\) answered: the SYN-ACK came 3\.0 s after the first SYN/);
-    assert.match(f.summary, /The first 2 were dropped/);
+    assert.match(f.summary, /The first 2 SYNs or their SYN-ACKs were lost/);
     assert.match(f.advice, /TcpExtListenOverflows/);
     assert.equal(f.continues, undefined);
   });
@@ -704,6 +724,14 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.deepEqual(f.continues, [recs[0]!.id]);
     assert.match(f.summary, /sent 4 SYNs, at doubling intervals, before .* the SYN-ACK came 7\.0 s after the first SYN/);
     assert.match(f.summary, new RegExp(`split this connect\\(\\) into 2 records: 3 SYNs in #${recs[0]!.id} \\(0–3\\.0 s\\) and 1 in this record, #${recs[1]!.id} \\(7\\.0 s\\)`));
+  });
+
+  it('no slow connect when the client answers the late SYN-ACK with RST: its connect() had given up', async () => {
+    const cv = new Conv({ ...V4, sport: 8082 }, 1_700_000_000, 900);
+    for (const dt of [0, 1, 2]) cv.c('S', { seq: 900, dt });
+    cv.s('SA', { ack: 901 }).c('R', { seq: 901 });
+    const kinds = (await analyzeConv(cv)).flatMap((r) => r.findings.map((x) => x.kind));
+    assert.ok(!kinds.includes('slow-connect'), kinds.join());
   });
 
   it('no slow connect for a first SYN answered, nor for SYNs resent after the SYN-ACK (the SYN-ACK was lost)', async () => {

@@ -100,4 +100,15 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
     assert.equal(e.toString(), `${words.map((w) => JSON.stringify(w)).join(',')},null`, `round ${round}`);
   }
   assert.throws(() => literal('"é"'), /not printable ASCII/);
+  // Lines handed out in chunks (take) and the writes after them: nothing lost, nothing repeated.
+  e.reset();
+  const chunks: Buffer[] = [];
+  const lines = strings.slice(0, 300);
+  for (const [i, w] of lines.entries()) {
+    e.str(w);
+    e.newline();
+    if (i % 7 === 0) chunks.push(e.take());
+  }
+  chunks.push(e.take());
+  assert.equal(Buffer.concat(chunks).toString('utf8'), lines.map((w) => `${JSON.stringify(w)}\n`).join(''));
 });

@@ -150,7 +150,8 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   };
 
   const out = new LineWriter();
-  const json = new JsonEncoder(2 * JSON_CHUNK);
+  // Room for a chunk and the record that completes it, so the buffer rarely has to grow.
+  const json = new JsonEncoder(JSON_CHUNK + (64 << 10));
   // The text report keeps only what it will show (and counts the rest): memory stays bounded.
   const digest = new ReportDigest(limit, limit === 0 ? 0 : Math.max(3, Math.ceil(limit / 4)));
   let summary: SummaryRecord | null = null;

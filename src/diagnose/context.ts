@@ -18,11 +18,15 @@ const MEMORY_LIMIT = 65536;
 
 /**
  * The longest a split connect attempt can pause before its next SYN: TCP_RTO_MAX (120 s), the
- * kernel's cap on the SYN retransmission timer. A remembered attempt whose last SYN is older
- * than that, at the time a newer one is noted, cannot continue and is forgotten: the memory then
- * follows the rate of unanswered connects, not the length of the capture.
+ * kernel's cap on the SYN retransmission timer. A record continuing an attempt starts within that
+ * time of the attempt's last SYN, but it is diagnosed when it ends, which for an answered connect
+ * can be much later: so remembered attempts are only forgotten for their age when there are many
+ * (ATTEMPT_SOFT_LIMIT). Then the memory follows the rate of unanswered connects, not the length
+ * of the capture; a scan that fills it costs only the oldest stories.
  */
 export const ATTEMPT_HORIZON = 120;
+/** Remembered attempts beyond which those older than ATTEMPT_HORIZON are forgotten. */
+export const ATTEMPT_SOFT_LIMIT = 4096;
 
 /** How the previous incarnation of a 4-tuple ended (kept for reused 4-tuples only). */
 export interface Incarnation {
@@ -90,14 +94,18 @@ export class DiagnosisMemory {
   }
 
   noteAttempt(key: number, a: ConnectAttempt): void {
-    // Attempts are noted as their records end, in time order near enough: the oldest come first
-    // in the Map's insertion order, so the stale ones are at its head.
-    const horizon = a.pieces[a.pieces.length - 1]!.lastTime - ATTEMPT_HORIZON;
-    for (const [k, old] of this.attempts) {
-      if (old.pieces[old.pieces.length - 1]!.lastTime >= horizon) break;
-      this.attempts.delete(k);
+    if (this.attempts.size >= ATTEMPT_SOFT_LIMIT) {
+      // Attempts are noted as their records end, in time order near enough: the oldest come
+      // first in the Map's insertion order, so the stale ones are at its head.
+      const horizon = a.pieces[a.pieces.length - 1]!.lastTime - ATTEMPT_HORIZON;
+      for (const [k, old] of this.attempts) {
+        if (old.pieces[old.pieces.length - 1]!.lastTime >= horizon) break;
+        this.attempts.delete(k);
+      }
     }
     if (this.attempts.size >= MEMORY_LIMIT) this.attempts.clear();
+    // Deleted first, so that a key noted again (a hash collision) moves to the Map's end, in time order.
+    this.attempts.delete(key);
     this.attempts.set(key, a);
   }
 

@@ -29,6 +29,8 @@ export function literal(s: string): Uint8Array {
 }
 
 const NULL = literal('null');
+/** The buffer after take(): empty, so the next write allocates. */
+const NO_BYTES = Buffer.alloc(0);
 
 export class JsonEncoder {
   buf: Buffer;
@@ -51,10 +53,10 @@ export class JsonEncoder {
     this.buf[this.pos++] = 0x0a;
   }
 
-  /** Gives away the bytes written so far, without copying them, and goes on in a fresh buffer. */
+  /** Gives away the bytes written so far, without copying them; the next write starts a fresh buffer. */
   take(): Buffer {
     const done = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.initialSize);
+    this.buf = NO_BYTES;
     this.pos = 0;
     return done;
   }
@@ -66,7 +68,7 @@ export class JsonEncoder {
   /** Makes room for `n` more bytes. */
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, this.initialSize, 64);
     while (size < this.pos + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);

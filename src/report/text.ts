@@ -97,6 +97,7 @@ const KIND_ORDER: readonly string[] = [
   'reset',
   'keepalive-timeout',
   'retransmission-timeout',
+  'mtu-black-hole',
   'connect-timeout',
   'handshake-incomplete',
   'accept-overflow',

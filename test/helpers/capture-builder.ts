@@ -20,6 +20,8 @@ export interface TcpSegmentSpec {
   options?: number[];
   ttl?: number;
   ipId?: number;
+  /** IPv4 flags and fragment offset (default 0x4000: DF). */
+  fragment?: number;
 }
 
 function ipv4Bytes(a: string): number[] {
@@ -91,7 +93,7 @@ export function ipPacket(src: string, dst: string, proto: number, transport: num
 }
 
 export function tcpIpPacket(s: TcpSegmentSpec): number[] {
-  return ipPacket(s.src, s.dst, 6, tcpSegment(s), { ttl: s.ttl, id: s.ipId });
+  return ipPacket(s.src, s.dst, 6, tcpSegment(s), { ttl: s.ttl, id: s.ipId, fragment: s.fragment });
 }
 
 export function ethernet(ipPkt: number[], etherType = -1, vlanTags: number[] = []): number[] {

@@ -14,12 +14,19 @@
 import { type DiagnosisContext, type FindingParts, type SideView, epochOf, peerOf, seconds } from '../context.js';
 import { WRITE_TIMEOUT } from '../errno.js';
 
+/**
+ * Payload below which no path drops a segment for its size: IPv6 guarantees an MTU of 1280 (and
+ * IPv4 links below that are a thing of the past), which leaves about 1200 bytes after the headers.
+ */
+const BLACK_HOLE_MIN_LEN = 1200;
+
 /** The stalled segment is the first of the largest size this side sent, larger than all before it, with DF, and everything before it was acknowledged. */
 function blackHole(ctx: DiagnosisContext, s: SideView, peer: SideView): boolean {
   const r = s.ev.rare!;
   const ev = s.ev;
   return (
     ctx.c.icmpErrors === 0 &&
+    r.stallLen >= BLACK_HOLE_MIN_LEN &&
     ev.maxDataDf &&
     r.stallSeq === ev.maxDataSeq &&
     ev.lenBeforeMax > 0 &&
@@ -41,6 +48,8 @@ function one(ctx: DiagnosisContext, s: SideView, out: FindingParts[]): void {
   const backoff = r.stallBackoffs >= 1;
   const calls = s.side === 'orig' ? { orig: WRITE_TIMEOUT, resp: [] } : { orig: [], resp: WRITE_TIMEOUT };
   if (blackHole(ctx, s, peer)) {
+    const c = ctx.c;
+    const icmp = c.origA0 === 0 && c.origA1 === 0 && c.origA2 === 0xffff ? 'ICMP "fragmentation needed"' : 'ICMPv6 "packet too big"';
     out.push({
       kind: 'mtu-black-hole',
       by: 'network',
@@ -54,7 +63,7 @@ function one(ctx: DiagnosisContext, s: SideView, out: FindingParts[]): void {
       summary:
         `${s.Label} retransmitted ${r.stallLen} bytes, the start of its first segment larger than ${s.ev.lenBeforeMax} bytes, ${r.stallCount} times (frames ${r.stallFirstFrame}–${r.stallLastFrame}, ${seconds(span)}${backoff ? ', backing off' : ''}) and never got them through, ` +
         `while ${peer.label} had acknowledged everything before; no ICMP came back. ` +
-        `A path MTU black hole: a link on the way has a smaller MTU and drops the segment (DF set), and the ICMP "fragmentation needed" that should shrink ${s.who}'s segments is filtered. ` +
+        `A path MTU black hole: a link on the way has a smaller MTU and drops the segment (DF set), and the ${icmp} that should shrink ${s.who}'s segments is filtered. ` +
         `The connection hangs; after tcp_retries2 (~15 min) the application gets ETIMEDOUT.`,
       advice:
         `Find the path MTU (tracepath ${peer.addr}, or ping -M do -s SIZE); let ICMP "fragmentation needed" (type 3 code 4) and ICMPv6 "packet too big" through the firewalls; ` +

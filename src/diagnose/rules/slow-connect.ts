@@ -1,11 +1,14 @@
 /**
- * Slow connect: the client's first SYNs got no answer and a later one did. connect() succeeded,
- * late. Linux retransmits an unanswered SYN after 1 s and then at doubling intervals, so such
- * connects take 1, 3, 7, 15 … s: the latencies that give away dropped SYNs. The wire shows that
- * they were dropped, not where. A listener whose accept queue is full drops new SYNs silently
- * (tcp_conn_request: ListenOverflows, ListenDrops); loss on the path, a firewall or a rate limit
- * drop them on the way. All SYNs came before the first SYN-ACK: a SYN after it means the SYN-ACK
- * was lost on the way back, which the handshake rule tells.
+ * Slow connect: the client's first SYNs got no answer and a later one did, and the client
+ * completed the handshake: connect() succeeded, late. Linux retransmits an unanswered SYN after
+ * 1 s and then at doubling intervals, so such connects take 1, 3, 7, 15 … s: the latencies that
+ * give away lost SYNs. The wire shows that an answer was missing, not where it was lost. A
+ * listener whose accept queue is full drops new SYNs silently (tcp_conn_request: ListenOverflows,
+ * ListenDrops); loss on the path, a firewall or a rate limit drop a SYN or its SYN-ACK on the way
+ * (a capture near the client cannot tell those two apart). All SYNs came before the first SYN-ACK
+ * the capture shows: a SYN after it means that SYN-ACK was lost on the way back, which the
+ * handshake rule tells. A client that answers the SYN-ACK with an RST had given up already: that
+ * connect() failed, and no slow connect is claimed.
  *
  * When the first SYNs took longer than Zeek's attempt timer (5 s), the attempt spans several
  * records (rules/connect-attempt.ts); the answered one tells the whole connect().
@@ -16,7 +19,7 @@ import { extendAttempt, scheduleText, takeEarlierAttempt } from './connect-attem
 export function slowConnect(ctx: DiagnosisContext, out: FindingParts[]): void {
   const o = ctx.orig.ev;
   const r = ctx.resp.ev;
-  if (o.syns === 0 || r.synAcks === 0 || o.synLastFrame > r.synAckFirstFrame) return;
+  if (o.syns === 0 || r.synAcks === 0 || o.synLastFrame > r.synAckFirstFrame || o.firstAckFrame < r.synAckFirstFrame) return;
   const attempt = extendAttempt(ctx, takeEarlierAttempt(ctx));
   if (attempt.syns < 2) return;
   const first = attempt.pieces[0]!.firstTime;
@@ -39,11 +42,11 @@ export function slowConnect(ctx: DiagnosisContext, out: FindingParts[]): void {
     calls: { orig: [{ call: 'connect', errno: null, note: `returns after ${seconds(took)}` }], resp: [] },
     summary:
       `${ctx.orig.Label} sent ${attempt.syns} SYNs${backoff} before ${ctx.resp.label} answered: the SYN-ACK came ${seconds(took)} after the first SYN ` +
-      `(${clock(first)}, frame ${attempt.firstFrame}). The first ${lost === 1 ? 'SYN was' : `${lost} were`} dropped before anything answered; connect() succeeded, ${seconds(took)} late.${split} ` +
-      `Linux resends an unanswered SYN after 1 s and then at doubling intervals: connects that take 1, 3 or 7 s are dropped SYNs.`,
+      `(${clock(first)}, frame ${attempt.firstFrame}). The first ${lost === 1 ? 'SYN or its SYN-ACK was' : `${lost} SYNs or their SYN-ACKs were`} lost; connect() succeeded, ${seconds(took)} late.${split} ` +
+      `Linux resends an unanswered SYN after 1 s and then at doubling intervals: connects that take 1, 3 or 7 s are lost SYNs or SYN-ACKs.`,
     advice:
       `On ${ctx.resp.addr}: nstat -az TcpExtListenOverflows TcpExtListenDrops. Growing counters mean the listener's accept queue was full and its kernel dropped the SYNs: accept() faster, a bigger listen() backlog and net.core.somaxconn. ` +
-      `Otherwise loss, a firewall or a rate limit on the path: a capture on the server shows whether the first SYNs arrived.`,
+      `Otherwise loss, a firewall or a rate limit on the path, either way: a capture on the server shows whether the first SYNs arrived and were answered.`,
     rstText: null,
   };
   if (series) parts.continues = attempt.pieces.slice(0, -1).map((p) => p.id);
