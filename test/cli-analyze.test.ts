@@ -136,13 +136,15 @@ describe('Ctrl-C', () => {
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     const file = pcapFile(frames);
-    // The first connection's packets, then Ctrl-C, then more bytes: the read stops at that chunk.
+    // The first connection's packets, then Ctrl-C while the pipe stays open and quiet (a live
+    // tcpdump with no traffic): the read must not wait for more bytes.
     child.stdin.write(file.subarray(0, 24 + 5 * 80));
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 300));
-    child.stdin.write(file.subarray(24 + 5 * 80));
+    // Still running 10 s later: it hangs on the pipe (killed, so the exit code check fails).
+    const hung = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const [code] = (await once(child, 'close')) as [number | null];
+    clearTimeout(hung);
     assert.equal(code, 130, Buffer.concat(err).toString());
     assert.match(Buffer.concat(err).toString(), /interrupted after \d+ frames; the report covers what was read/);
     const recs = jsonLines(Buffer.concat(out).toString());
@@ -150,6 +152,27 @@ describe('Ctrl-C', () => {
     assert.equal(summary['type'], 'summary');
     assert.equal(summary['interrupted'], true);
     assert.ok((summary['frames'] as number) < frames.length, String(summary['frames']));
+  });
+});
+
+describe('Ctrl-C before the first bytes', () => {
+  it('ends an empty, quiet read at once with an empty report and exit 130', async () => {
+    const child = spawn(process.execPath, [cliPath, 'analyze', '--json', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const hung = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const [code] = (await once(child, 'close')) as [number | null];
+    clearTimeout(hung);
+    assert.equal(code, 130, Buffer.concat(err).toString());
+    const recs = jsonLines(Buffer.concat(out).toString());
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0]!['type'], 'summary');
+    assert.equal(recs[0]!['interrupted'], true);
+    assert.equal(recs[0]!['frames'], 0);
   });
 });
 

@@ -37,8 +37,8 @@ export interface AnalyzeOptions extends ConnectionFilter {
   /** Called after every chunk read. */
   onProgress?: (p: AnalyzeProgress) => void;
   /**
-   * Stops reading at the next chunk boundary when aborted (Ctrl-C): what was read is analysed
-   * and reported as usual, and the summary says `interrupted`.
+   * Stops reading when aborted (Ctrl-C), at once, without waiting for a quiet source's next
+   * bytes: what was read is analysed and reported as usual, and the summary says `interrupted`.
    */
   signal?: AbortSignal;
   /** Explain failed connections (the `findings` of each record); on unless false. */

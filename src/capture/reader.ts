@@ -37,7 +37,7 @@ export class CaptureReader {
   private readonly sink: FrameSink;
   private readonly signal: AbortSignal | undefined;
 
-  /** `signal`: when aborted, read() stops before the next chunk (what came before is complete). */
+  /** `signal`: when aborted, read() stops at once, between chunks (what came before is complete). */
   constructor(input: CaptureInput, sink: FrameSink, name?: string, signal?: AbortSignal) {
     this.input = input;
     this.sink = sink;
@@ -52,28 +52,18 @@ export class CaptureReader {
 
   async *read(): AsyncGenerator<void> {
     const raw = await this.openSource();
-    let sniffed: Buffer = Buffer.alloc(0);
-    let chunks: AsyncIterable<Buffer> = raw;
-    let compressed = false;
+    const stopped = this.signal === undefined ? null : whenAborted(this.signal);
     const it = raw[Symbol.asyncIterator]();
     // Collect the first bytes: 4 decide between gzip, pcap and pcapng.
-    while (sniffed.length < 4) {
-      const r = await it.next();
-      if (r.done) break;
-      sniffed = Buffer.concat([sniffed, r.value]);
-    }
-    const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => it };
-    chunks = prepend(sniffed, rest);
+    let sniffed = await this.sniff(it, stopped);
+    if (sniffed === null) return;
+    let chunks: AsyncIterable<Buffer> = prepend(sniffed, { [Symbol.asyncIterator]: () => it });
+    let compressed = false;
     if (sniffed.length >= 2 && sniffed.readUInt16BE(0) === GZIP_MAGIC) {
       compressed = true;
-      chunks = gunzip(chunks, this.name);
-      const dit = chunks[Symbol.asyncIterator]();
-      sniffed = Buffer.alloc(0);
-      while (sniffed.length < 4) {
-        const r = await dit.next();
-        if (r.done) break;
-        sniffed = Buffer.concat([sniffed, r.value]);
-      }
+      const dit = gunzip(chunks, this.name)[Symbol.asyncIterator]();
+      sniffed = await this.sniff(dit, stopped);
+      if (sniffed === null) return;
       chunks = prepend(sniffed, { [Symbol.asyncIterator]: () => dit });
     }
     if (sniffed.length < 4) {
@@ -84,15 +74,44 @@ export class CaptureReader {
     }
     this.parser = this.makeParser(sniffed, compressed);
     const parser = this.parser;
-    for await (const chunk of chunks) {
-      if (this.signal?.aborted) {
-        this.interrupted = true;
-        return;
-      }
-      parser.push(chunk);
+    const source = chunks[Symbol.asyncIterator]();
+    for (;;) {
+      const r = await this.pull(source, stopped);
+      if (r === null) return;
+      if (r.done === true) break;
+      parser.push(r.value);
       yield;
     }
     parser.end();
+  }
+
+  /** The source's first bytes (at least 4 unless it ends sooner); null if interrupted. */
+  private async sniff(it: AsyncIterator<Buffer>, stopped: Promise<typeof ABORTED> | null): Promise<Buffer | null> {
+    let head: Buffer = Buffer.alloc(0);
+    while (head.length < 4) {
+      const r = await this.pull(it, stopped);
+      if (r === null) return null;
+      if (r.done === true) break;
+      head = Buffer.concat([head, r.value]);
+    }
+    return head;
+  }
+
+  /**
+   * The source's next chunk, or null once the signal is aborted: a read from a quiet pipe can
+   * wait forever, and Ctrl-C must not wait for it. The source is then let go of: standard input
+   * is destroyed (its pending read would keep the process alive), anything else is closed once
+   * its pending read is done.
+   */
+  private async pull(it: AsyncIterator<Buffer>, stopped: Promise<typeof ABORTED> | null): Promise<IteratorResult<Buffer> | null> {
+    const next = it.next();
+    const r = stopped === null ? await next : await Promise.race([next, stopped]);
+    if (r !== ABORTED && this.signal?.aborted !== true) return r;
+    this.interrupted = true;
+    next.catch(() => undefined);
+    if (this.input === '-') process.stdin.destroy();
+    it.return?.().catch(() => undefined);
+    return null;
   }
 
   private makeParser(head: Buffer, compressed: boolean): CaptureParser {
@@ -157,6 +176,13 @@ async function* readInTurns(path: string): AsyncGenerator<Buffer> {
     await ahead.catch(() => undefined);
     await fh.close();
   }
+}
+
+const ABORTED = Symbol('aborted');
+
+function whenAborted(signal: AbortSignal): Promise<typeof ABORTED> {
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(ABORTED), { once: true }));
 }
 
 function ioError(e: unknown, file: string): TsleuthError {
