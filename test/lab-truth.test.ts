@@ -60,6 +60,14 @@ test('an expectation that holds gives no mismatch; each broken one gives a sente
   assert.match(bad[0]!, /expected client RST TCP_STATE/);
   const extra = checkExpectation({ resets: [], onlyTheseResets: true, calls: [] }, observed);
   assert.deepEqual(extra, ['unexpected server RST NO_SOCKET in no state']);
+  // A list of reasons accepts any one of them, and only those.
+  const either = { resets: [{ from: 'server' as const, reason: ['TCP_TIMEWAIT_SOCKET', 'NO_SOCKET'] }], onlyTheseResets: true, calls: [] };
+  assert.deepEqual(checkExpectation(either, observed), []);
+  const neither = checkExpectation({ ...either, resets: [{ from: 'server', reason: ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'] }] }, observed);
+  assert.deepEqual(neither, [
+    'expected server RST TCP_TIMEWAIT_SOCKET or TCP_ABORT_ON_DATA; saw server RST NO_SOCKET in no state',
+    'unexpected server RST NO_SOCKET in no state',
+  ]);
 });
 
 test('crafted segments carry valid IPv4 and TCP checksums', () => {

@@ -2,7 +2,7 @@
  * Does a run show what its scenario expects on this kernel? Each unmet expectation becomes one
  * sentence; an empty list means the run reproduced the failure.
  */
-import type { Expectation, LabSide } from './scenario.js';
+import type { Expectation, ExpectedReset, LabSide } from './scenario.js';
 
 export interface Observed {
   resets: { from: LabSide; reason: string | null; state: string | null; on_wire: boolean }[];
@@ -13,19 +13,24 @@ export interface Observed {
   histories: string[];
 }
 
-function resetText(r: { from: LabSide; reason: string | null; state?: string | null }): string {
-  return `${r.from} RST ${r.reason ?? '(not from the TCP stack)'}${r.state !== undefined ? ` in ${r.state ?? 'no state'}` : ''}`;
+function resetText(r: { from: LabSide; reason: string | null | readonly string[]; state?: string | null }): string {
+  const reason = r.reason === null ? '(not from the TCP stack)' : typeof r.reason === 'string' ? r.reason : r.reason.join(' or ');
+  return `${r.from} RST ${reason}${r.state !== undefined ? ` in ${r.state ?? 'no state'}` : ''}`;
+}
+
+function reasonMatches(want: ExpectedReset, reason: string | null): boolean {
+  return want.reason === null || typeof want.reason === 'string' ? want.reason === reason : reason !== null && want.reason.includes(reason);
 }
 
 export function checkExpectation(x: Expectation, o: Observed): string[] {
   const out: string[] = [];
   for (const want of x.resets) {
-    const hit = o.resets.some((r) => r.from === want.from && r.reason === want.reason && (want.state === undefined || r.state === want.state));
+    const hit = o.resets.some((r) => r.from === want.from && reasonMatches(want, r.reason) && (want.state === undefined || r.state === want.state));
     if (!hit) out.push(`expected ${resetText(want)}; saw ${o.resets.length === 0 ? 'no RST' : o.resets.map(resetText).join(', ')}`);
   }
   if (x.onlyTheseResets === true) {
     for (const r of o.resets) {
-      if (!x.resets.some((w) => w.from === r.from && w.reason === r.reason)) out.push(`unexpected ${resetText(r)}`);
+      if (!x.resets.some((w) => w.from === r.from && reasonMatches(w, r.reason))) out.push(`unexpected ${resetText(r)}`);
     }
   }
   for (const want of x.calls) {

@@ -15,8 +15,12 @@ export type LabSide = 'client' | 'server';
 export interface ExpectedReset {
   /** Which end sent the RST: the server's address:port or any other (a client). */
   from: LabSide;
-  /** sk_rst_reason name from tcp_send_reset; null: an RST on the wire that the TCP stack did not send (a firewall). */
-  reason: string | null;
+  /**
+   * sk_rst_reason name from tcp_send_reset; null: an RST on the wire that the TCP stack did not
+   * send (a firewall). A list: any one of them, where the kernel's path depends on a race the
+   * scenario cannot control (its story says which race).
+   */
+  reason: string | null | readonly string[];
   /** The socket's TCP state in the event, when it matters. */
   state?: string | null;
 }

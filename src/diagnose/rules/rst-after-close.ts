@@ -8,8 +8,9 @@
  * - Its FIN acknowledged by an earlier segment: with the default tcp_fin_timeout (60 s) the
  *   orphaned socket had already become a FIN_WAIT2 mini-socket (tcp_time_wait), and
  *   tcp_timewait_state_process answers new data with TCP_TIMEWAIT_SOCKET. A tcp_fin_timeout
- *   above 60 s keeps the full socket, and the reason is TCP_ABORT_ON_DATA again — hence the
- *   lower confidence.
+ *   above 60 s keeps the full socket, and so does an ACK that arrived while close() still held
+ *   the socket's lock (tcp_rcv_state_process, sock_owned_by_user): the reason is then
+ *   TCP_ABORT_ON_DATA again — hence the lower confidence.
  *
  * The writer's socket is in CLOSE_WAIT (it had the FIN): its write succeeded, and the RST makes
  * the next send() fail with EPIPE — the classic "Broken pipe".

@@ -7,9 +7,9 @@ export const writeAfterPeerClose: Scenario = {
   title: 'write after the peer closed: first write OK, RST, then EPIPE',
   family: 4,
   story:
-    'The server closes its connection (FIN). The client does not notice — its socket sits in CLOSE_WAIT — and writes a request. The write succeeds: the bytes are queued and sent. But the server socket is gone: once the FIN was acknowledged, the orphaned socket became a FIN_WAIT2 timewait socket, and data for it is answered with an RST (tcp_send_reset TCP_TIMEWAIT_SOCKET). The RST sets EPIPE on the client socket (tcp_reset() in CLOSE_WAIT), so the second write fails with EPIPE — "Broken pipe", and SIGPIPE for a program that did not ignore it — while a read reports end of stream. The seed\'s lesson: the first write after the peer closed never fails; the second does.',
+    'The server closes its connection (FIN). The client does not notice — its socket sits in CLOSE_WAIT — and writes a request. The write succeeds: the bytes are queued and sent. But the server socket is gone: once the FIN was acknowledged, the orphaned socket became a FIN_WAIT2 timewait socket, and data for it is answered with an RST (tcp_send_reset TCP_TIMEWAIT_SOCKET). Rarely, when the FIN\'s ACK arrives while close() still holds the socket lock (the server process was preempted), the kernel keeps the full socket in FIN_WAIT2 instead and resets the data with TCP_ABORT_ON_DATA: same wire, same errnos. The RST sets EPIPE on the client socket (tcp_reset() in CLOSE_WAIT), so the second write fails with EPIPE — "Broken pipe", and SIGPIPE for a program that did not ignore it — while a read reports end of stream. The seed\'s lesson: the first write after the peer closed never fails; the second does.',
   expect: {
-    resets: [{ from: 'server', reason: 'TCP_TIMEWAIT_SOCKET' }],
+    resets: [{ from: 'server', reason: ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'] }],
     onlyTheseResets: true,
     calls: [
       { role: 'server', call: 'close', errno: null },
