@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { ProgressLine } from '../src/report/progress.js';
@@ -126,6 +127,28 @@ describe('JSON Lines to a pipe', () => {
     assert.equal(stderr, '');
     assert.match(first, /^\{"type":"connection","version":1,"id":1,/);
   });
+});
+
+describe('pipes named as files', () => {
+  // `analyze <(tcpdump -w - …)` and `analyze /dev/stdin`: the path is a FIFO that cannot be
+  // peeked at or read twice; plain and gzip-compressed captures alike.
+  for (const gzip of [false, true]) {
+    it(`reads a ${gzip ? 'gzip-compressed ' : ''}capture from a FIFO`, async () => {
+      const fifo = join(dir, `fifo-${gzip ? 'gz' : 'plain'}`);
+      execFileSync('mkfifo', [fifo]);
+      const bytes = gzip ? gzipSync(pcapFile(frames)) : pcapFile(frames);
+      writeFileSync(`${fifo}.src`, bytes);
+      // The writer is a process of its own: opening a FIFO blocks until the other end is open.
+      const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', `${fifo}.src`, fifo], { stdio: 'ignore' });
+      const r = await runCli(['analyze', '--json', fifo], { timeoutMs: 20_000 });
+      writer.kill('SIGKILL');
+      assert.equal(r.code, 0, r.stderr);
+      const recs = jsonLines(r.stdout);
+      assert.deepEqual(recs.filter((x) => x['type'] === 'connection').map((x) => x['conn_state']), ['SF', 'REJ']);
+      assert.equal(recs.at(-1)!['compressed'], gzip);
+      assert.equal(recs.at(-1)!['frames'], frames.length);
+    });
+  }
 });
 
 describe('Ctrl-C', () => {

@@ -129,17 +129,21 @@ export class CaptureReader {
     const counted = (src: AsyncIterable<Buffer>): AsyncIterable<Buffer> => countBytes(src, this.progress);
     if (typeof this.input !== 'string') return counted(this.input);
     if (this.input === '-') return counted(process.stdin as AsyncIterable<Buffer>);
+    let regular = false;
     try {
       const st = await fsp.stat(this.input);
       if (st.isDirectory()) throw new TsleuthError('TSL_ERR_IO', 'is a directory, not a capture file', { file: this.name });
-      if (st.isFile()) this.progress.sourceSize = st.size;
+      regular = st.isFile();
+      if (regular) this.progress.sourceSize = st.size;
     } catch (e) {
       if (e instanceof TsleuthError) throw e;
       throw ioError(e, this.name);
     }
-    // Plain captures are read into buffers used in turn (no allocation per chunk). zlib may
-    // still hold on to its input, so a gzip file gets fresh buffers from a stream.
-    const stream = (await startsWithGzipMagic(this.input)) ? createReadStream(this.input, { highWaterMark: CHUNK_SIZE }) : readInTurns(this.input);
+    // Plain capture files are read into buffers used in turn (no allocation per chunk). zlib may
+    // still hold on to its input, so a gzip file gets fresh buffers from a stream; so does a
+    // pipe or device (`<(tcpdump -w -)`, /dev/stdin), whose first bytes cannot be peeked at.
+    const inTurns = regular && !(await startsWithGzipMagic(this.input));
+    const stream = inTurns ? readInTurns(this.input) : createReadStream(this.input, { highWaterMark: CHUNK_SIZE });
     return counted(rethrowIo(stream as AsyncIterable<Buffer>, this.name));
   }
 }
