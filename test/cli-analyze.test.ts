@@ -3,7 +3,7 @@
  * standard input, and a progress line that only a terminal ever sees.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
@@ -64,7 +64,30 @@ describe('analyze output', () => {
     assert.match(lines[4]!, /^4\s.*orig → resp\s+\[P\.\]\s+seq 1 ack 1 len 18 win 8388480 \(65535×128\)/);
     assert.match(lines[10]!, /^10\s.*orig ← resp\s+\[\.\]\s+seq 26 ack 20 len 0/);
     const missing = await runCli(['analyze', '--connection', '9', capture]);
-    assert.match(missing.stdout, /no connection with id 9 in this capture \(ids run from 1 to 2\)/);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.stdout, '');
+    assert.equal(missing.stderr, `tcpsleuth: no connection with id 9 in ${capture} (ids run from 1 to 2)\n`);
+  });
+
+  it('refuses values a user cannot mean, with one line and exit 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--port', ''], /--port "" is not a port number/],
+      [['--port', '0x50'], /--port "0x50" is not a port number/],
+      [['--port', '65536'], /--port "65536" is not a port number/],
+      [['--limit', '1e3'], /--limit "1e3" must be a whole number 0 or more/],
+      [['--connection', '0'], /--connection "0" must be a whole number 1 or more/],
+      [['--fail-on', ','], /--fail-on needs at least one/],
+      [['--fail-on', 'refused', '--no-diagnose'], /needs the diagnosis: drop --no-diagnose/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await runCli(['analyze', ...flags, capture]);
+      assert.equal(r.code, 2, flags.join(' '));
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    // A conn_state needs no diagnosis: --fail-on REJ still works without it.
+    assert.equal((await runCli(['analyze', '--fail-on', 'REJ', '--no-diagnose', capture])).code, 1);
   });
 
   it('reads standard input', async () => {
@@ -127,6 +150,19 @@ describe('JSON Lines to a pipe', () => {
     assert.equal(stderr, '');
     assert.match(first, /^\{"type":"connection","version":1,"id":1,/);
   });
+
+  for (const args of [['analyze', '--json', big], ['analyze', capture], ['explain', 'ECONNRESET']]) {
+    it(`output that cannot be written (a full disk) is one line and exit 2: ${args.slice(0, -1).join(' ')}`, async () => {
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', full, 'pipe'] });
+      closeSync(full);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const [code] = (await once(child, 'close')) as [number | null];
+      assert.equal(code, 2, stderr);
+      assert.equal(stderr, 'tcpsleuth: cannot write the output: no space left on the device\n');
+    });
+  }
 });
 
 describe('pipes named as files', () => {

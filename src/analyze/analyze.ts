@@ -152,7 +152,9 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     first: clock.frames > 0 ? clock.first : null,
     last: clock.frames > 0 ? clock.last : null,
     peak_live_connections: tracker.stats.peakLiveConnections,
-    interrupted: reader.interrupted,
+    // Also when the abort came after the last bytes: Ctrl-C on `tcpdump -w - | tcpsleuth analyze -`
+    // reaches both, and which of the two ends the read first is chance.
+    interrupted: reader.interrupted || options.signal?.aborted === true,
     error: fatal === null ? null : { code: fatal.code, message: fatal.describe(), offset: fatal.context.offset ?? null, frame: fatal.context.frame ?? null },
   };
   yield [...pending.splice(0, pending.length), summary];

@@ -15,6 +15,7 @@ import { renderConnectionTable, renderFindings, renderPacketTrace, renderSummary
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
 import { DEFAULT_LIKELY_SERVER_PORTS } from '../tcp/tracker.js';
 import { EXIT } from './exit-codes.js';
+import { parsePort, parseWholeInRange, usageError } from './flags.js';
 import { LineWriter } from './output.js';
 
 export const ANALYZE_USAGE = `usage: tcpsleuth analyze [options] <capture | ->
@@ -43,7 +44,7 @@ options:
 
 Ctrl-C stops reading and reports what was read (a second Ctrl-C quits at once).
 
-exit status: 0 ok, 1 --fail-on matched, 2 usage error or unreadable input,
+exit status: 0 ok, 1 --fail-on matched, 2 usage error, unreadable input or unwritable output,
              3 the capture is damaged part-way (everything before the fault is reported),
              130 stopped by Ctrl-C (after reporting what was read)`;
 
@@ -51,16 +52,6 @@ exit status: 0 ok, 1 --fail-on matched, 2 usage error or unreadable input,
 const JSON_CHUNK = 1 << 20;
 
 const FAILED: ConnState[] = ['REJ', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'S0', 'SH', 'SHR'];
-
-function usage(message: string): TsleuthError {
-  return new TsleuthError('TSL_ERR_USAGE', message);
-}
-
-function parsePort(s: string, flag: string): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`${flag} ${JSON.stringify(s)} is not a port number (0-65535)`);
-  return n;
-}
 
 interface FailOn {
   states: Set<ConnState>;
@@ -78,11 +69,12 @@ function parseFailOn(list: string): FailOn {
     else if (item.toUpperCase() in CONN_STATE_MEANING) out.states.add(item.toUpperCase() as ConnState);
     else if (topicNames().reason.includes(item.toUpperCase())) out.findings.add(item.toUpperCase());
     else {
-      throw usage(
+      throw usageError(
         `--fail-on: ${JSON.stringify(item)} is not a conn_state (${Object.keys(CONN_STATE_MEANING).join(', ')}), a finding kind (${FINDING_KINDS.join(', ')}), a kernel reason, "failed" nor "findings"`,
       );
     }
   }
+  if (out.states.size === 0 && out.findings.size === 0 && !out.anyFinding) throw usageError('--fail-on needs at least one conn_state, finding kind, kernel reason, "failed" or "findings"');
   return out;
 }
 
@@ -115,16 +107,14 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     process.stdout.write(`${ANALYZE_USAGE}\n`);
     return EXIT.OK;
   }
-  if (positionals.length !== 1) throw usage(positionals.length === 0 ? 'analyze needs a capture file (or "-" for standard input)' : 'analyze reads one capture at a time');
+  if (positionals.length !== 1) throw usageError(positionals.length === 0 ? 'analyze needs a capture file (or "-" for standard input)' : 'analyze reads one capture at a time');
   const input = positionals[0]!;
-  const limit = values.limit === undefined ? 40 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 0) throw usage('--limit takes a whole number (0 = all)');
-  let connectionId: number | undefined;
-  if (values.connection !== undefined) {
-    connectionId = Number(values.connection);
-    if (!Number.isInteger(connectionId) || connectionId < 1) throw usage('--connection takes a connection id (a whole number ≥ 1, as shown in the ID column)');
-  }
+  const limit = parseWholeInRange(values.limit, '--limit', 0) ?? 40;
+  const connectionId = parseWholeInRange(values.connection, '--connection', 1);
   const failOn = values['fail-on'] === undefined ? null : parseFailOn(values['fail-on']);
+  if (failOn !== null && values['no-diagnose'] && (failOn.anyFinding || failOn.findings.size > 0)) {
+    throw usageError('--fail-on with finding kinds, kernel reasons or "findings" needs the diagnosis: drop --no-diagnose');
+  }
   const serverPorts =
     values['server-ports'] === undefined
       ? DEFAULT_LIKELY_SERVER_PORTS
@@ -190,7 +180,11 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     await out.line(JSON.stringify(summary));
   } else if (connectionId !== undefined) {
     const t = traced as { rows: PacketRow[]; record: ConnectionRecord } | null;
-    await out.line(t === null ? `no connection with id ${connectionId} in this capture (ids run from 1 to ${summary.connections})` : renderPacketTrace(t.rows, t.record));
+    if (t === null) {
+      const ids = summary.connections === 0 ? 'it has no TCP connection' : summary.connections === 1 ? 'its only id is 1' : `ids run from 1 to ${summary.connections}`;
+      throw usageError(`no connection with id ${connectionId} in ${summary.file} (${ids})`);
+    }
+    await out.line(renderPacketTrace(t.rows, t.record));
   } else {
     if (digest.total > 0 && !values['no-diagnose']) {
       await out.line(renderFindings(digest));

@@ -5,6 +5,7 @@
  */
 import { TsleuthError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
+import { guardOutput } from './output.js';
 
 interface CommandModule {
   usage: string;
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   return (await cmd.load()).run(rest);
 }
 
+guardOutput(process.stdout);
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -78,7 +80,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`tcpsleuth: ${e.message}\n`);
     } else {
       process.stderr.write(`tcpsleuth: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 70;
+      process.exitCode = EXIT.INTERNAL;
       return;
     }
     process.exitCode = EXIT.UNREADABLE;

@@ -1,12 +1,32 @@
 /**
  * Buffered line output to stdout: lines are encoded straight into a 1 MiB buffer that is
  * written whole, respecting back-pressure; and a quiet exit when the reader of a pipe goes
- * away (`tcpsleuth analyze --json big.pcap | head`).
+ * away (`tcpsleuth analyze --json big.pcap | head`), and a one-line error with exit status 2
+ * when the output cannot be written (a full disk).
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { EXIT } from './exit-codes.js';
 
 const BUFFER_SIZE = 1 << 20;
+
+const guarded = new WeakSet<Writable>();
+
+/**
+ * How every command ends when its output fails: quietly with status 0 when the reader of a pipe
+ * went away (`| head`), else with one line on stderr and status 2 (a full disk: nothing more can
+ * be reported). Once per stream.
+ */
+export function guardOutput(out: Writable): void {
+  if (guarded.has(out)) return;
+  guarded.add(out);
+  out.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.OK);
+    const why = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EIO' ? 'I/O error' : (e.code ?? e.message);
+    process.stderr.write(`tcpsleuth: cannot write the output: ${why}\n`);
+    process.exit(EXIT.UNREADABLE);
+  });
+}
 
 export class LineWriter {
   private buf = Buffer.allocUnsafe(BUFFER_SIZE);
@@ -15,10 +35,7 @@ export class LineWriter {
 
   constructor(out: Writable = process.stdout) {
     this.out = out;
-    out.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(0);
-      throw e;
-    });
+    guardOutput(out);
   }
 
   /** Queues a line without waiting; call flushIfFull() now and then. */
