@@ -57,6 +57,19 @@ describe('unreadable input: exit 2 and one sentence', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /frame 1.*link type 147 is not supported \(supported: 0 NULL/);
   });
+  it('a pcapng file whose every interface has an unknown link type, and one with a readable interface too', async () => {
+    const r = await runCli(['analyze', file('dlt147.pcapng', pcapngFile([{ interfaces: [{ linkType: 147 }, { linkType: 148 }], frames: frames.map((f, i) => ({ ...f, iface: i % 2 })) }]))]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /dlt147\.pcapng: no frame is of a supported link type \(this capture has 147, 148; supported: 0 NULL/);
+    // One interface readable: its frames are analysed, the others counted as malformed.
+    const mixed = pcapngFile([{ interfaces: [{ linkType: 147 }, { linkType: 1 }], frames: frames.map((f) => ({ ...f, iface: 1 })).concat([{ ...frames[0]!, iface: 0 }]) }]);
+    const m = await runCli(['analyze', '--json', file('mixed.pcapng', mixed)]);
+    assert.equal(m.code, 0, m.stderr);
+    const summary = jsonLines(m.stdout).at(-1)!;
+    assert.equal(summary['connections'], 2);
+    assert.deepEqual(summary['malformed'], { unknown_link_type: 1 });
+  });
   it('bad usage', async () => {
     assert.equal((await runCli(['analyze'])).code, 2);
     assert.equal((await runCli(['analyze', '--port', 'http', 'x.pcap'])).code, 2);

@@ -59,6 +59,10 @@ export async function* analyze(input: CaptureInput, options: AnalyzeOptions = {}
  * The same stream in batches (the records each chunk of the capture completed; the last batch
  * ends with the summary), for consumers that want to skip one promise per record.
  */
+function supportedLinkTypes(): string {
+  return `supported: ${[...LINK_DISSECTORS.keys()].map((k) => `${k} ${LINK_TYPE_NAMES.get(k)}`).join(', ')}`;
+}
+
 export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord[], void, undefined> {
   const keep = compileFilter(options);
   const pending: ConnectionRecord[] = [];
@@ -105,11 +109,11 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     } else {
       if (view.malformed === UNKNOWN_LINK_TYPE && reader?.info?.format === 'pcap') {
         // A pcap file has one link type: if we cannot read it, no frame of the file can be analysed.
-        throw new TsleuthError(
-          'TSL_ERR_LINKTYPE',
-          `link type ${f.linkType} is not supported (supported: ${[...LINK_DISSECTORS.keys()].map((k) => `${k} ${LINK_TYPE_NAMES.get(k)}`).join(', ')})`,
-          { file: reader.name, frame: f.number, offset: f.fileOffset },
-        );
+        throw new TsleuthError('TSL_ERR_LINKTYPE', `link type ${f.linkType} is not supported (${supportedLinkTypes()})`, {
+          file: reader.name,
+          frame: f.number,
+          offset: f.fileOffset,
+        });
       }
       malformed.set(view.malformed, (malformed.get(view.malformed) ?? 0) + 1);
     }
@@ -125,6 +129,13 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
   } catch (e) {
     if (!(e instanceof TsleuthError)) throw e;
     fatal = e;
+  }
+  const unreadable = malformed.get(UNKNOWN_LINK_TYPE) ?? 0;
+  if (fatal === null && unreadable > 0 && unreadable === reader.info?.frames) {
+    // A pcapng file whose every frame came from interfaces of link types we cannot read: as
+    // unreadable as a pcap file of such a type, not an empty report.
+    const types = [...(reader.info?.linkTypes.keys() ?? [])].join(', ');
+    fatal = new TsleuthError('TSL_ERR_LINKTYPE', `no frame is of a supported link type (this capture has ${types}; ${supportedLinkTypes()})`, { file: reader.name });
   }
   tracker.finish();
 

@@ -246,6 +246,17 @@ export function seconds(s: number): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
+/**
+ * A duration kept in evidence as whole milliseconds (msSince rounds each time to the nearest
+ * millisecond, so a difference is off by up to 1 ms): 0 is "under 1 ms", never "0 µs", and 1 is
+ * "about 1 ms" — the true value lies anywhere between 0 and 2 ms.
+ */
+export function msText(ms: number): string {
+  if (ms <= 0) return 'under 1 ms';
+  if (ms === 1) return 'about 1 ms';
+  return seconds(ms / 1000);
+}
+
 export function bytesText(n: number): string {
   if (n < 1024) return `${n} byte${n === 1 ? '' : 's'}`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
