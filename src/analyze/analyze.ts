@@ -100,7 +100,7 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
       tcpSegments++;
       if (view.badChecksum) badChecksums++;
       const c = tracker.segment(view);
-      if (trace !== null && c.id === trace.connectionId) trace.add(view, c, false);
+      if (trace !== null && c !== null && c.id === trace.connectionId) trace.add(view, c, false);
     } else if (verdict === Verdict.IcmpAboutTcp) {
       const c = tracker.icmpError(view);
       if (trace !== null && c !== null && c.id === trace.connectionId) trace.add(view, c, true);
@@ -155,6 +155,7 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     bad_checksum_segments: badChecksums,
     connections: tracker.stats.connections,
     conn_states: Object.fromEntries(connStates),
+    capture_copies: tracker.stats.captureCopies,
     icmp_errors: { attributed: tracker.stats.icmpErrorsAttributed, unmatched: tracker.stats.icmpErrorsUnmatched },
     non_tcp_frames: nonTcp,
     malformed: Object.fromEntries(malformed),

@@ -127,6 +127,8 @@ export interface SummaryRecord {
   tcp_segments: number;
   /** With --verify-checksums: segments dropped for a bad TCP checksum (history letter C/c). */
   bad_checksum_segments: number;
+  /** Segments that were copies of one captured on another interface (`-i any` on a bridge or router): counted once. */
+  capture_copies: number;
   connections: number;
   conn_states: Partial<Record<ConnState, number>>;
   icmp_errors: { attributed: number; unmatched: number };

@@ -12,6 +12,8 @@ export interface Frame {
   ts: number;
   /** LINKTYPE_* value of the interface the frame came from. */
   linkType: number;
+  /** Which of the file's capture interfaces it came from: a pcapng interface's position in the file (0 in pcap). */
+  interfaceId: number;
   data: Buffer;
   offset: number;
   /** Bytes present in the file (after snaplen truncation). */
@@ -23,7 +25,7 @@ export interface Frame {
 }
 
 export function newFrame(): Frame {
-  return { number: 0, ts: 0, linkType: 0, data: Buffer.alloc(0), offset: 0, capLen: 0, origLen: 0, fileOffset: 0 };
+  return { number: 0, ts: 0, linkType: 0, interfaceId: 0, data: Buffer.alloc(0), offset: 0, capLen: 0, origLen: 0, fileOffset: 0 };
 }
 
 /** Receives frames synchronously, in capture order. */

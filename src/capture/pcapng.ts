@@ -30,6 +30,8 @@ export function isPcapngMagic(b: Buffer): boolean {
 }
 
 interface Interface {
+  /** Position among all the file's interfaces, over every section (Frame.interfaceId). */
+  ordinal: number;
   linkType: number;
   snaplen: number;
   /** Seconds per timestamp unit, and per 2^32 units (so ts = high * perHigh + low * perUnit). */
@@ -182,7 +184,7 @@ export class PcapngParser implements CaptureParser {
         return;
       case BLOCK_IDB:
         if (bodyEnd - body < 8) throw this.corrupt('interface description block is too short', pos);
-        this.interfaces.push(this.readInterface(buf, body, bodyEnd));
+        this.interfaces.push(this.readInterface(buf, body, bodyEnd, this.retired.length + this.interfaces.length));
         return;
       case BLOCK_EPB: {
         if (bodyEnd - body < 20) throw this.corrupt('enhanced packet block is too short', pos);
@@ -218,8 +220,9 @@ export class PcapngParser implements CaptureParser {
     }
   }
 
-  private readInterface(buf: Buffer, body: number, bodyEnd: number): Interface {
+  private readInterface(buf: Buffer, body: number, bodyEnd: number, ordinal: number): Interface {
     const ifc: Interface = {
+      ordinal,
       linkType: this.u16(buf, body),
       snaplen: this.u32(buf, body + 4),
       perUnit: 1e-6,
@@ -261,6 +264,7 @@ export class PcapngParser implements CaptureParser {
     f.number = this.frames;
     f.ts = ts;
     f.linkType = ifc.linkType;
+    f.interfaceId = ifc.ordinal;
     f.offset = data;
     f.capLen = capLen;
     f.origLen = origLen;

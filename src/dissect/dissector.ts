@@ -25,6 +25,7 @@ export class Dissector {
     v.capLen = f.capLen;
     v.origLen = f.origLen;
     v.linkType = f.linkType;
+    v.captureIf = f.interfaceId;
     v.data = f.data;
     v.tunnelDepth = 0;
     v.malformed = '';

@@ -3,7 +3,7 @@
  * finding where the network header starts and which EtherType it carries — the first step of
  * the same selector chain the kernel follows (device type → packet_type → net_protocol).
  */
-import { readU16be, type PacketView } from './packet.js';
+import { read32be, readU16be, type PacketView } from './packet.js';
 
 export const LINKTYPE_NULL = 0;
 export const LINKTYPE_ETHERNET = 1;
@@ -47,6 +47,8 @@ function linuxSll(view: PacketView, b: Buffer, off: number, end: number): number
 /** Linux cooked capture v2 (what `tcpdump -i any` writes today): 20-byte header, protocol first. */
 function linuxSll2(view: PacketView, b: Buffer, off: number, end: number): number {
   if (end - off < 20) return LINK_TRUNCATED;
+  // The interface index (bytes 4-7): a small integer either way (collisions only hide a copy).
+  view.captureIf = ((view.captureIf << 16) ^ read32be(b, off + 4)) | 0;
   view.ipOffset = off + 20;
   return readU16be(b, off);
 }

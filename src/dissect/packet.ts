@@ -26,6 +26,12 @@ export class PacketView {
   linkType = 0;
   /** How many tunnel layers (IP-in-IP, Teredo, GRE) were unwrapped to reach the inner IP header. */
   tunnelDepth = 0;
+  /**
+   * Which interface captured it, as one small integer: the file's interface (pcapng) and, for
+   * Linux cooked v2 (`tcpdump -i any`), the kernel's ifindex mixed in. Only equality is used: a
+   * copy of a packet captured on a second interface differs here (tcp/capture-copy.ts).
+   */
+  captureIf = 0;
 
   ipVersion = 0;
   src0 = 0;

@@ -52,6 +52,7 @@ export function renderSummary(s: SummaryRecord): string {
   if (s.interrupted) lines.push('interrupted (Ctrl-C): the capture was not read to its end');
   const malformed = Object.entries(s.malformed);
   if (malformed.length > 0) lines.push(`malformed frames (skipped): ${malformed.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (s.capture_copies > 0) lines.push(`${s.capture_copies} TCP segments were second copies of one captured on another interface (-i any on a bridge or router), counted once`);
   if (s.bad_checksum_segments > 0) lines.push(`${s.bad_checksum_segments} TCP segments dropped for a bad checksum (--verify-checksums)`);
   if (s.snaplen_truncated_frames > 0) lines.push(`${s.snaplen_truncated_frames} frames cut by the snaplen (headers analysed, payload partly missing)`);
   const faults = Object.entries(s.capture_faults);

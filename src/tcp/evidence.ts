@@ -281,6 +281,12 @@ export class SideEvidence {
   lastLen = 0;
   /** Window field of the latest non-RST segment (unscaled; only zero-ness is used). */
   lastWindow = -1;
+  // More of the latest segment, to recognise a copy of it from another interface (capture-copy.ts).
+  lastMs = 0;
+  lastIpId = -1;
+  lastCaptureIf = 0;
+  /** The TCP checksum field as captured (it covers options and payload). */
+  lastChecksum = -1;
 
   // Sequence space as this side used it.
   hasSeq = false;
@@ -364,6 +370,10 @@ export class SideEvidence {
     this.lastSeq = 0;
     this.lastAck = 0;
     this.lastLen = 0;
+    this.lastMs = 0;
+    this.lastIpId = -1;
+    this.lastCaptureIf = 0;
+    this.lastChecksum = -1;
     this.lastWindow = -1;
     this.hasSeq = false;
     this.sndNxt = 0;
@@ -483,6 +493,16 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, ms:
   s.lastSeq = v.seq;
   s.lastAck = v.ack;
   s.lastLen = len;
+  s.lastMs = ms;
+  s.lastIpId = v.ipId;
+  s.lastCaptureIf = v.captureIf;
+  s.lastChecksum = tcpChecksumField(v);
+}
+
+/** The TCP header's checksum field (the header is always captured whole). */
+export function tcpChecksumField(v: PacketView): number {
+  const o = v.tcpOffset + 16;
+  return (v.data[o]! << 8) | v.data[o + 1]!;
 }
 
 function reactToPeer(r: RareEvidence, v: PacketView): void {

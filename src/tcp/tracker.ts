@@ -11,6 +11,7 @@ import { TH_ACK, TH_FIN, TH_RST, TH_SYN, type PacketView } from '../dissect/pack
 import { Connection } from './connection.js';
 import { EndpointState } from './endpoint.js';
 import { FlowTable, flowHash } from './flow-table.js';
+import { isCaptureCopy } from './capture-copy.js';
 import { msSince, noteSegment } from './evidence.js';
 import { processSegment } from './tcp-session.js';
 import { TimerWheel } from './timer-wheel.js';
@@ -43,13 +44,15 @@ export interface TrackerOptions {
 
 export interface TrackerStats {
   connections: number;
+  /** Packets dropped as copies of one captured on another interface (capture-copy.ts). */
+  captureCopies: number;
   icmpErrorsAttributed: number;
   icmpErrorsUnmatched: number;
   peakLiveConnections: number;
 }
 
 export class TcpTracker {
-  readonly stats: TrackerStats = { connections: 0, icmpErrorsAttributed: 0, icmpErrorsUnmatched: 0, peakLiveConnections: 0 };
+  readonly stats: TrackerStats = { connections: 0, captureCopies: 0, icmpErrorsAttributed: 0, icmpErrorsUnmatched: 0, peakLiveConnections: 0 };
   private readonly table = new FlowTable();
   private readonly wheel = new TimerWheel();
   private readonly expireVisitor = (c: Connection): void => this.expireOne(c);
@@ -60,6 +63,8 @@ export class TcpTracker {
   private nextId = 1;
   /** Network time: the latest packet time seen. */
   private now = -Infinity;
+  /** Interface of the latest segment: a copy can only come from another one (a cheap first test). */
+  private lastCaptureIf = 0;
 
   constructor(sink: ConnectionSink, options: TrackerOptions = {}) {
     this.sink = sink;
@@ -70,7 +75,8 @@ export class TcpTracker {
     return this.table.size;
   }
 
-  segment(v: PacketView): Connection {
+  /** The segment's connection; null if the segment is a copy of one captured on another interface (counted, not processed). */
+  segment(v: PacketView): Connection | null {
     const t = v.ts;
     if (t > this.now) {
       this.now = t;
@@ -79,6 +85,13 @@ export class TcpTracker {
     const hash = flowHash(v);
     const flags = v.flags;
     let c = this.table.find(hash, v);
+    if (v.captureIf !== this.lastCaptureIf) {
+      this.lastCaptureIf = v.captureIf;
+      if (c !== null && this.isCopy(c, v)) {
+        this.stats.captureCopies++;
+        return null;
+      }
+    }
     // Fast path: no timer can have fired unless the connection was quiet for the linger time
     // (every inactivity timeout is longer) or an attempt/delete timer is due.
     if (c !== null && (t > c.lastTime + TCP_CONNECTION_LINGER || t >= c.attemptAt || t >= c.deleteAt)) c = this.runTimers(c, v);
@@ -127,6 +140,11 @@ export class TcpTracker {
     }
     advanceTimers(c, t);
     return c;
+  }
+
+  private isCopy(c: Connection, v: PacketView): boolean {
+    const s = c.isFromOrig(v.src0, v.src1, v.src2, v.src3, v.srcPort) ? c.orig.ev : c.resp.ev;
+    return isCaptureCopy(s, v, msSince(v.ts, c.startTime));
   }
 
   /** An ICMP error quoting a segment: attributed to the connection, if it is live. */

@@ -15,8 +15,8 @@ import { LineWatcher } from './line-watcher.js';
 import type { NetNamespace } from '../../src/lab/netns.js';
 import { withTimeout } from './timeout.js';
 
-/** `lo` gives Ethernet framing (DLT_EN10MB); `any` gives Linux cooked capture framing. */
-export type CaptureInterface = 'lo' | 'any';
+/** An interface of the namespace: `lo` gives Ethernet framing (DLT_EN10MB), `any` Linux cooked capture framing. */
+export type CaptureInterface = string;
 
 /** tcpdump's own account, printed when it exits. */
 export interface CaptureStats {
