@@ -48,8 +48,9 @@ describe('analyze output', () => {
     assert.deepEqual(byPort.filter((x) => x['type'] === 'connection').map((x) => x['id']), [1]);
     // The summary still counts the whole capture.
     assert.equal(byPort.at(-1)!['connections'], 2);
-    const none = await runCli(['analyze', '--host', '192.0.2.99', capture]);
+    const none = await runCli(['analyze', '--host', '192.0.2.99', '--port', '443', capture]);
     assert.doesNotMatch(none.stdout, /^\d+\s+\d{4}-/m);
+    assert.match(none.stdout, /^no connection matches --host 192\.0\.2\.99 --port 443 \(of 2 connections in the capture\)\n\n/);
   });
 
   it('shows one connection packet by packet with sequence numbers relative to each ISN', async () => {
@@ -100,7 +101,7 @@ describe('analyze output', () => {
 
   it('--limit cuts the table and says how many more there are', async () => {
     const r = await runCli(['analyze', '--limit', '1', capture]);
-    assert.match(r.stdout, /… 1 more connections \(--limit 0 shows all/);
+    assert.match(r.stdout, /… 1 more connection \(--limit 0 shows all/);
   });
 });
 

@@ -10,6 +10,7 @@ import { ReportDigest } from '../report/digest.js';
 import { writeConnectionJson } from '../report/json.js';
 import { JsonEncoder } from '../report/json-encoder.js';
 import { ProgressLine } from '../report/progress.js';
+import { counted, escapeForTerminal } from '../report/terminal.js';
 import { FINDING_KINDS, topicNames } from '../diagnose/knowledge.js';
 import { renderConnectionTable, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
@@ -186,12 +187,13 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     }
     await out.line(renderPacketTrace(t.rows, t.record));
   } else {
-    if (digest.total > 0 && !values['no-diagnose']) {
-      await out.line(renderFindings(digest));
-      await out.line('');
+    if (digest.total > 0) {
+      if (!values['no-diagnose']) await out.line(`${renderFindings(digest)}\n`);
+      await out.line(`${renderConnectionTable(digest)}\n`);
+    } else if (summary.connections > 0) {
+      const filters = [...(values.host ?? []).map((h) => `--host ${h}`), ...(values.port ?? []).map((p) => `--port ${p}`)].join(' ');
+      await out.line(`no connection matches ${escapeForTerminal(filters)} (of ${counted(summary.connections, 'connection')} in the capture)\n`);
     }
-    if (digest.total > 0) await out.line(renderConnectionTable(digest));
-    await out.line('');
     await out.line(renderSummary(summary));
   }
   await out.flush();

@@ -30,3 +30,8 @@ export function formatBytes(n: number): string {
 export function endpointText(addr: string, port: number): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
+
+/** "1 connection", "2 connections". */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -6,7 +6,7 @@ import { errnoMessage, FAILURE_KINDS, FINDING_KINDS } from '../diagnose/knowledg
 import type { PacketRow } from '../analyze/packet-trace.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
 import { INTEREST, OBSERVATION_IDS, type ReportDigest } from './digest.js';
-import { endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime } from './terminal.js';
+import { counted, endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime } from './terminal.js';
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
@@ -32,7 +32,7 @@ export function renderConnectionTable(d: ReportDigest): string {
         formatDuration(r.duration),
     );
   }
-  if (shown.length < d.total) lines.push(`… ${d.total - shown.length} more connections (--limit 0 shows all, --json gives every field)`);
+  if (shown.length < d.total) lines.push(`… ${counted(d.total - shown.length, 'more connection')} (--limit 0 shows all, --json gives every field)`);
   return lines.join('\n');
 }
 
@@ -41,15 +41,16 @@ export function renderSummary(s: SummaryRecord): string {
   const linkTypes = Object.entries(s.link_types)
     .map(([k, v]) => `${v.name} [${k}] ${v.frames}`)
     .join(', ');
-  lines.push(`${escapeForTerminal(s.file)}: ${s.format ?? 'unknown format'}${s.compressed ? ' (gzip)' : ''}, ${s.frames} frames, ${formatBytes(s.bytes)}${linkTypes ? `; link types: ${linkTypes}` : ''}`);
+  lines.push(`${escapeForTerminal(s.file)}: ${s.format ?? 'unknown format'}${s.compressed ? ' (gzip)' : ''}, ${counted(s.frames, 'frame')}, ${formatBytes(s.bytes)}${linkTypes ? `; link types: ${linkTypes}` : ''}`);
   if (s.first !== null && s.last !== null) lines.push(`time: ${formatTime(s.first)} → ${formatTime(s.last)} (${formatDuration(s.last - s.first)})`);
-  lines.push(`${s.tcp_segments} TCP segments in ${s.connections} connections; ${s.non_tcp_frames} other frames`);
+  lines.push(`${counted(s.tcp_segments, 'TCP segment')} in ${counted(s.connections, 'connection')}; ${counted(s.non_tcp_frames, 'other frame')}`);
   const states = (Object.entries(s.conn_states) as Array<[ConnState, number]>).sort((a, b) => INTEREST[a[0]] - INTEREST[b[0]]);
   for (const [state, n] of states) lines.push(`  ${pad(state, 7)}${pad(String(n), 8)}${CONN_STATE_MEANING[state]}`);
   if (s.icmp_errors.attributed + s.icmp_errors.unmatched > 0) {
     lines.push(`ICMP errors about TCP: ${s.icmp_errors.attributed} matched to a connection, ${s.icmp_errors.unmatched} unmatched`);
   }
   if (s.interrupted) lines.push('interrupted (Ctrl-C): the capture was not read to its end');
+  if (s.error !== null) lines.push(`damaged: ${escapeForTerminal(s.error.message)} — the report covers what came before`);
   const malformed = Object.entries(s.malformed);
   if (malformed.length > 0) lines.push(`malformed frames (skipped): ${malformed.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (s.capture_copies > 0) lines.push(`${s.capture_copies} TCP segments were second copies of one captured on another interface (-i any on a bridge or router), counted once`);
@@ -157,7 +158,7 @@ export function renderFindings(d: ReportDigest): string {
   const failures = kinds.filter((k) => FAILURE_KINDS.has(k));
   const observations = kinds.filter((k) => !FAILURE_KINDS.has(k));
   if (failures.length > 0) {
-    lines.push(`FAILURES: ${d.failedConnections} of ${d.total} connections`);
+    lines.push(`FAILURES: ${d.failedConnections} of ${counted(d.total, 'connection')}`);
     for (const k of failures) {
       const g = groups.get(k)!;
       lines.push('', `${k} — ${g.count} finding${g.count === 1 ? '' : 's'} (tcpsleuth explain ${k})`);
