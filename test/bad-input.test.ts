@@ -98,7 +98,8 @@ describe('damaged input: exit 3, everything before the fault reported', () => {
     // The text report says so on stdout too, after the two connections it still shows.
     const text = await runCli(['analyze', join(dir, 'cut.pcap')]);
     assert.equal(text.code, 3);
-    assert.match(text.stdout, /^2\s.*SF/m);
+    assert.match(text.stdout, /^1\s.*SF/m);
+    assert.match(text.stdout, /^2\s.*S1/m);
     assert.match(text.stdout, /\ndamaged: .*cut\.pcap, frame 16, byte offset \d+: the file ends inside a record.* — the report covers what came before\n$/);
   });
   it('a corrupt record length', async () => {
