@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
 import { ATTEMPT_HORIZON, ATTEMPT_SOFT_LIMIT, DiagnosisMemory } from '../src/diagnose/context.js';
+import { explainTopic } from '../src/diagnose/knowledge.js';
 import { ReportDigest } from '../src/report/digest.js';
 import { renderFindings, renderPacketTrace } from '../src/report/text.js';
 import { analyzeBuffer } from './helpers/analyze-buffer.js';
@@ -415,6 +416,17 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.equal(f[0]!.rst_text, 'server overloaded\\x07');
   });
 
+  it('an RST text keeps a literal backslash apart from an escaped byte: "\\x1b" typed out vs an ESC byte', async () => {
+    const cv = new Conv(V4).handshake();
+    // The text C:\x1b (six printable bytes), then a real ESC byte, then a lone backslash.
+    cv.c('PA', { len: 10 }).s('A').s('RA', { payload: 'C:\\x1b \x1b \\' });
+    const f = resetBy(await analyzeConv(cv), 'resp');
+    assert.equal(f[0]!.rst_text, 'C:\\\\x1b \\x1b \\\\');
+    // Read back unambiguously: \\ is a backslash, \xNN a byte.
+    const back = f[0]!.rst_text!.replace(/\\(\\|x([0-9a-f]{2}))/g, (_m, e: string, hex?: string) => (e === '\\' ? '\\' : String.fromCharCode(parseInt(hex!, 16))));
+    assert.equal(back, 'C:\\x1b \x1b \\');
+  });
+
   it('challenge ACK: an RST off rcv_nxt is answered with an ACK and ignored', async () => {
     const cv = new Conv(V4).handshake();
     cv.c('PA', { len: 10 }).s('A');
@@ -660,7 +672,7 @@ describe('diagnosis rules on synthetic captures', () => {
 
   it('the memory of split attempts: kept while few, the stale ones forgotten when many (TCP_RTO_MAX)', () => {
     const memory = new DiagnosisMemory();
-    const attempt = (lastTime: number) => ({ tuple: `t${lastTime}`, pieces: [{ id: 1, syns: 2, firstTime: lastTime - 1, lastTime }], syns: 2, backoffs: 0, firstFrame: 1, lastGap: 1 });
+    const attempt = (lastTime: number) => ({ tuple: `t${lastTime}`, pieces: [{ id: 1, syns: 2, firstTime: lastTime - 1, lastTime }], syns: 2, backoffs: 0, firstFrame: 1, lastGap: 1, intervals: [1] });
     // An answered continuation is diagnosed when it ends, maybe long after its SYN: with few
     // attempts remembered, age alone forgets nothing.
     memory.noteAttempt(-1, attempt(-1000));
@@ -757,5 +769,217 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.equal(second.continues, undefined);
     assert.match(second.summary, /: one SYN, /);
     assert.ok(second.confidence <= 0.6);
+  });
+  describe('audit fixes: momentary zero windows, snaplen, full accept queues, linear SYN timeouts', () => {
+    /** A transfer that fills the server's window (scaled by 2: 750 << 2 = 3000 bytes), which then shuts for `shut` seconds, in `episodes` episodes. */
+    function shutWindow(shut: number, o: { episodes?: number; probes?: boolean; sport?: number } = {}): Conv {
+      const cv = new Conv({ ...V4, sport: o.sport ?? 8080 });
+      cv.c('S', { options: wscale(7) }).s('SA', { options: wscale(2) }).c('A');
+      cv.s('A', { win: 750 }).c('PA', { len: 1000 }).c('PA', { len: 1000 }).c('PA', { len: 1000 });
+      for (let i = 0; i < (o.episodes ?? 1); i++) {
+        // 0.1 ms after the last segment the window is 0; it reopens `shut` later (no pair of times straddles a millisecond's half).
+        cv.s('A', { win: 0, dt: 0.0001 });
+        if (o.probes === true) cv.c('A', { seq: cv.cNext - 1, dt: shut / 2 }).s('A', { win: 0, dt: 0.00001 });
+        cv.s('A', { win: 750, dt: o.probes === true ? shut / 2 - 0.00001 : shut });
+        cv.c('PA', { len: 1000, dt: 0.00001 }).c('PA', { len: 1000, dt: 0.00001 }).c('PA', { len: 1000, dt: 0.00001 });
+      }
+      cv.s('A').c('FA').s('FA').c('A');
+      return cv;
+    }
+
+    it('a zero window reopened within microseconds, no probe, is flow control: no failure, and never "0 µs"', async () => {
+      const recs = await analyzeConv(shutWindow(0.000023));
+      const r = recs[0]!;
+      assert.equal(r.stats?.resp.zero_window_segs, 1, 'still counted');
+      assert.ok(r.history.includes('w'));
+      assert.ok(r.findings.every((f) => f.kind !== 'zero-window'), JSON.stringify(r.findings.map((f) => f.kind)));
+      const { f } = only(recs, 'window-full');
+      assert.equal(f.by, 'resp');
+      assert.equal(f.confidence, 0.5);
+      assert.match(f.summary, /shut it for a moment \(1 zero-window advertisement, under 1 ms in all, no zero-window probe\)/);
+      assert.match(f.summary, /ordinary flow control/);
+      assert.doesNotMatch(f.summary, /slow reader|0 µs/);
+      const text = renderFindings(ReportDigest.of(recs, 0, 5));
+      assert.doesNotMatch(text, /FAILURES/);
+      assert.match(text, /OTHER OBSERVATIONS\n  window-full: 1 connection/);
+    });
+
+    it('the line is TCP_RTO_MIN (200 ms): 150 ms shut is no stall, 250 ms or a probe is a slow reader', async () => {
+      const short = await analyzeConv(shutWindow(0.15));
+      assert.ok(short[0]!.findings.every((f) => f.kind !== 'zero-window'));
+      assert.match(only(short, 'window-full').f.summary, /for a moment \(1 zero-window advertisement, 150 ms in all/);
+      const long = await analyzeConv(shutWindow(0.25));
+      const { f } = only(long, 'zero-window');
+      assert.equal(f.confidence, 0.9);
+      assert.match(f.summary, /1×, 250 ms in all, longest 250 ms\): its application stopped reading/);
+      assert.match(only(long, 'window-full').f.summary, /a slow reader/);
+      const probed = await analyzeConv(shutWindow(0.1, { probes: true }));
+      const p = only(probed, 'zero-window').f;
+      assert.equal(p.confidence, 0.9);
+      assert.match(p.summary, /100 ms in all.*\(1 zero-window probe\)/);
+    });
+
+    it('many short zero windows that add up: the reader set the pace (a weaker failure)', async () => {
+      const recs = await analyzeConv(shutWindow(0.1, { episodes: 4 }));
+      const { f } = only(recs, 'zero-window');
+      assert.equal(f.confidence, 0.7);
+      assert.match(f.summary, /4×, 400 ms in all, longest 100 ms\): each time for less than 200 ms/);
+      assert.match(f.summary, /the reader set the pace/);
+    });
+
+    /** The capture as `tcpdump -s snap` writes it: every frame cut to `snap` bytes, its original length kept. */
+    function snaplenCapture(segs: Seg[], snap: number): Buffer {
+      return pcapFile(
+        segs.map((s) => {
+          const d = ethernet(s.bytes);
+          return { ts: s.ts, data: d.slice(0, snap), origLen: d.length };
+        }),
+        { snaplen: snap },
+      );
+    }
+
+    function transfer(): Conv {
+      const cv = new Conv(V4).handshake();
+      cv.c('PA', { len: 1000 }).c('PA', { len: 1000 }).c('PA', { len: 1000 }).s('A').s('PA', { len: 500 }).c('A').c('FA').s('FA').c('A');
+      return cv;
+    }
+
+    it('a header-only capture (tcpdump -s 96): missed_bytes as Zeek counts them, but no capture-loss claim', async () => {
+      const res = await analyzeBuffer(snaplenCapture(transfer().segs, 96));
+      assert.equal(res.error, null);
+      assert.equal(res.summary?.snaplen_truncated_frames, 4);
+      const r = res.connections[0]!;
+      assert.equal(r.missed_bytes, 3500, 'Zeek counts payload not captured whole as a gap once acknowledged');
+      assert.deepEqual(r.findings.map((f) => f.kind), []);
+    });
+
+    it('with a snaplen, a segment the capture dropped is still capture loss — for that side only', async () => {
+      const segs = transfer().segs.filter((_s, i) => i !== 4); // the client's second data segment never captured
+      const res = await analyzeBuffer(snaplenCapture(segs, 128));
+      const { f } = only(res.connections, 'capture-loss');
+      assert.match(f.summary, /Capture loss: 2\.9 KB of the client's data acknowledged but never captured/);
+      assert.doesNotMatch(f.summary, /server's data/);
+    });
+
+    it('a hole right before a FIN that carries data is capture loss, not a snaplen', async () => {
+      const cv = new Conv(V4).handshake();
+      const seq = cv.cNext;
+      cv.c('PA', { len: 1000 });
+      cv.c('FPA', { len: 500, seq: seq + 2000 });
+      cv.cNext = seq + 2501;
+      cv.s('FA').c('A');
+      const { f } = only(await analyzeConv(cv), 'capture-loss');
+      assert.match(f.summary, /1000 bytes of the client's data/);
+    });
+
+    /** A listener that answered a client and was done with it before `t`: the memory knows it by then. */
+    function answered(t: number): Conv {
+      const ok = new Conv({ ...V4, cport: 40001 }, t).handshake();
+      ok.c('PA', { len: 10 }).s('A').c('FA').s('FA').c('A');
+      return ok;
+    }
+
+    it('SYNs unanswered by an endpoint that answered others: the full accept queue first, a firewall rate limit second', async () => {
+      const ok = answered(1_700_000_000);
+      // 20 s later (the answered connection is diagnosed and gone), another client's SYNs get nothing back, on 1, 2, 4 s.
+      const cv = new Conv({ ...V4, cport: 40002 }, ok.t + 20, 3333);
+      for (const dt of [0, 1, 2, 4]) cv.c('S', { seq: 3333, dt });
+      const elsewhere = new Conv({ ...V4, cport: 40003, sport: 8081 }, cv.t + 1, 4444);
+      for (const dt of [0, 1, 2]) elsewhere.c('S', { seq: 4444, dt });
+      const end = new Conv({ ...V4, cport: 41999, sport: 22 }, elsewhere.t + 30).handshake();
+      const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...ok.segs, ...cv.segs, ...elsewhere.segs, ...end.segs] }));
+      const toListener = recs.filter((r) => r.resp.port === 8080 && r.orig.port === 40002);
+      assert.equal(toListener.length, 2);
+      for (const r of toListener) {
+        const f = r.findings.find((x) => x.kind === 'connect-timeout')!;
+        assert.match(f.summary, /10\.9\.8\.7:8080 answered other SYNs earlier in this capture: it listens and is reachable, so its accept queue was most likely full/);
+        assert.match(f.summary, /TcpExtListenOverflows, TcpExtListenDrops\)\. Otherwise a firewall rate limit dropped these SYNs/);
+        assert.doesNotMatch(f.summary, /host down/);
+        assert.match(f.advice, /nstat -az TcpExtListenOverflows TcpExtListenDrops/);
+        assert.match(f.advice, /rate limit/);
+        assert.equal(f.errno.orig, 'ETIMEDOUT');
+      }
+      // Port 8081 never answered anyone: nothing says it listens.
+      const other = recs.find((r) => r.resp.port === 8081)!.findings.find((x) => x.kind === 'connect-timeout')!;
+      assert.match(other.summary, /Dropped on the way \(firewall DROP, host down, no route\)/);
+      assert.doesNotMatch(other.summary, /accept queue/);
+    });
+
+    // Linux ≥ 6.5 with net.ipv4.tcp_syn_linear_timeouts = 4: retries 1 s apart five times, then doubling; 11 SYNs at most.
+    const LINEAR = [0, 1.02, 1.02, 1.02, 1.02, 1.02, 2.02, 4.02];
+
+    it('linear-then-exponential SYN retries (tcp_syn_linear_timeouts): one connect() across three records, ETIMEDOUT at ~131 s', async () => {
+      const cv = new Conv({ ...V4, sport: 443 }, 1_700_000_000, 5555);
+      for (const dt of LINEAR) cv.c('S', { seq: 5555, dt });
+      const later = new Conv({ ...V4, cport: 41999, sport: 22 }, cv.t + 30).handshake();
+      const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+      const pieces = recs.filter((r) => r.resp.port === 443);
+      // Zeek's 5 s attempt timer: SYNs [0 1 2 3 4] [5 7] [11].
+      assert.deepEqual(pieces.map((r) => r.orig_pkts), [5, 2, 1]);
+      const [a, b, c] = pieces.map((r) => r.findings.find((f) => f.kind === 'connect-timeout')!);
+      // Evenly spaced SYNs alone are described, not taken for a kernel's backoff.
+      assert.match(a!.summary, /5 SYNs over 4\.1 s \(evenly 1\.0 s apart, like the first retries of Linux ≥ 6\.5/);
+      assert.equal(a!.confidence, 0.75);
+      assert.match(b!.summary, /7 SYNs with the same initial sequence number over 7\.1 s \(5 intervals of 1\.0 s, then doubling: Linux ≥ 6\.5 with net\.ipv4\.tcp_syn_linear_timeouts = 4\)/);
+      // Seven SYNs are all the classic schedule sends, not this one: the record is remembered and continued.
+      assert.match(b!.summary, /continue it in a new record/);
+      assert.deepEqual(c!.continues, [pieces[0]!.id, pieces[1]!.id]);
+      assert.match(c!.summary, /8 SYNs with the same initial sequence number over 11 s \(5 intervals of 1\.0 s, then doubling/);
+      assert.equal(c!.confidence, 0.9);
+      assert.match(c!.summary, /ETIMEDOUT "Connection timed out" after ~131 s/);
+      assert.match(c!.calls!.orig[0]!.note!, /~131 s/);
+    });
+
+    it('the classic schedule keeps its words and its ~127 s; its seventh SYN is its last', async () => {
+      const cv = new Conv({ ...V4, sport: 443 }, 1_700_000_000, 4242);
+      for (const dt of [0, 1, 2, 4, 8, 16, 32]) cv.c('S', { seq: 4242, dt });
+      const later = new Conv({ ...V4, cport: 41999, sport: 22 }, cv.t + 70).handshake();
+      const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...cv.segs, ...later.segs] }));
+      const last = recs.filter((r) => r.resp.port === 443).at(-1)!.findings.find((f) => f.kind === 'connect-timeout')!;
+      assert.match(last.summary, /7 SYNs with the same initial sequence number over 63 s \(doubling intervals\)/);
+      assert.match(last.summary, /after ~127 s\./);
+      assert.doesNotMatch(last.summary, /continue it in a new record/);
+    });
+
+    it('a client that reconnects every second with new connections is not one connect() with SYN retries', async () => {
+      const segs: Seg[] = [];
+      for (let i = 0; i < 6; i++) segs.push(...new Conv({ ...V4, cport: 42000 + i }, 1_700_000_000 + i, 100_000 * (i + 1)).c('S').segs);
+      const later = new Conv({ ...V4, cport: 41999, sport: 22 }, 1_700_000_030).handshake();
+      const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...segs, ...later.segs] }));
+      const tries = recs.filter((r) => r.resp.port === V4.sport);
+      assert.equal(tries.length, 6);
+      for (const r of tries) {
+        const f = r.findings.find((x) => x.kind === 'connect-timeout')!;
+        assert.ok(f.confidence <= 0.6, `${f.confidence}`);
+        assert.equal(f.continues, undefined);
+        assert.match(f.summary, /: one SYN, /);
+      }
+    });
+
+    it('a slow connect on the linear schedule says so, and the latencies of both schedules', async () => {
+      const cv = new Conv({ ...V4, sport: 8443 }, 1_700_000_000, 6060);
+      for (const dt of LINEAR.slice(0, 7)) cv.c('S', { seq: 6060, dt });
+      cv.s('SA', { ack: 6061 }).c('A', { seq: 6061 }).c('FA', { seq: 6061 }).s('FA').c('A');
+      const recs = await analyzeConv(cv);
+      const f = recs.at(-1)!.findings.find((x) => x.kind === 'slow-connect')!;
+      assert.match(f.summary, /sent 7 SYNs, 5 intervals of 1\.0 s, then doubling: Linux ≥ 6\.5 with net\.ipv4\.tcp_syn_linear_timeouts = 4, before the server/);
+      assert.match(f.summary, /connects 1, 3, 7, 15 s late\), or, since Linux 6\.5 .*\(1, 2, 3, 4, 5, 7, 11 s late\)/);
+      assert.equal(f.confidence, 0.85);
+      const even = new Conv({ ...V4, sport: 8444 }, 1_700_000_000, 7070);
+      for (const dt of [0, 1.02, 1.02]) even.c('S', { seq: 7070, dt });
+      even.s('SA', { ack: 7071 }).c('A', { seq: 7071 }).c('FA', { seq: 7071 }).s('FA').c('A');
+      const g = (await analyzeConv(even))[0]!.findings.find((x) => x.kind === 'slow-connect')!;
+      assert.match(g.summary, /sent 3 SYNs, evenly 1\.0 s apart/);
+      assert.equal(g.confidence, 0.7, 'evenly spaced SYNs are not the doubling signature');
+    });
+
+    it('tcpsleuth explain tells both SYN schedules, the accept queue and the 200 ms line', () => {
+      assert.match(explainTopic('connect-timeout')!, /tcp_syn_linear_timeouts/);
+      assert.match(explainTopic('connect-timeout')!, /accept queue/);
+      assert.match(explainTopic('slow-connect')!, /1, 2, 3, 4, 5, 7/);
+      assert.match(explainTopic('ETIMEDOUT')!, /131 s/);
+      assert.match(explainTopic('zero-window')!, /200 ms/);
+      assert.match(explainTopic('capture-loss')!, /snaplen/);
+    });
   });
 });

@@ -57,6 +57,12 @@ export interface ConnectAttempt {
   firstFrame: number;
   /** Seconds between the latest two SYNs; 0 after one SYN. */
   lastGap: number;
+  /**
+   * The intervals between its SYNs so far (seconds), as far as the evidence tells them: a record's
+   * own intervals are known only in summary (rules/connect-attempt.ts, recordIntervals), so this is
+   * null once a record's SYNs did not fit the shape of Linux's schedules.
+   */
+  intervals: number[] | null;
 }
 
 /** Knowledge that outlives one connection, bounded. One per analysis run. */

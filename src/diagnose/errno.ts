@@ -46,9 +46,6 @@ export function afterResetReceived(state: string | null): CallOutcome[] {
   }
 }
 
-/** A connect() that never got an answer. */
-export const CONNECT_TIMEOUT: CallOutcome[] = [{ call: 'connect', errno: 'ETIMEDOUT', note: 'after tcp_syn_retries (~127 s)' }];
-
 /** A connection whose retransmissions or keepalives ran out. */
 export const WRITE_TIMEOUT: CallOutcome[] = [
   { call: 'recv', errno: 'ETIMEDOUT', note: 'or send(): the first call after' },

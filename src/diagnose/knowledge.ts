@@ -99,11 +99,11 @@ const TOPICS: Topic[] = [
     'dial tcp 10.0.0.5:8080: connect: connection timed out; read: connection timed out',
     'TimeoutError: [Errno 110] Connection timed out',
     [
-      'connect(): SYNs unanswered for tcp_syn_retries (6: ~127 s) — dropped by a firewall, host down, no route.',
+      'connect(): SYNs unanswered for tcp_syn_retries (6: ~127 s; ~131 s on Linux ≥ 6.5, whose net.ipv4.tcp_syn_linear_timeouts = 4 adds four retries 1 s apart) — dropped by a firewall, host down, no route, or by a listener whose accept queue is full.',
       'An established connection: data retransmitted for tcp_retries2 (15: ~15 min) or TCP_USER_TIMEOUT without an ACK; or keepalive probes unanswered (the kernel then also sends an RST, reason TCP_KEEPALIVE_TIMEOUT).',
       'Not the application\'s own timeouts (those are the library\'s messages, e.g. Java SocketTimeoutException "Read timed out").',
     ],
-    ['In a capture: SYNs at 1, 3, 7, 15 … s with no answer (connect); the same data segment repeated at doubling intervals (data); keepalive probes (seq = snd.nxt − 1) unanswered (keepalive).'],
+    ['In a capture: SYNs at 1, 3, 7, 15 … s with no answer (connect; on Linux ≥ 6.5 with tcp_syn_linear_timeouts = 4: at 1, 2, 3, 4, 5, 7, 11, 19 … s, 11 SYNs); the same data segment repeated at doubling intervals (data); keepalive probes (seq = snd.nxt − 1) unanswered (keepalive).'],
     ['Check reachability and firewalls (drop vs reject); set TCP_USER_TIMEOUT / keepalive to notice dead peers sooner.'],
   ),
   errno(
@@ -203,11 +203,17 @@ const TOPICS: Topic[] = [
   finding('reset', 'An RST ended the connection; the finding names the sender, its state, the kernel reason and what each application saw', ['See the reason named in the finding (explain TCP_ABORT_ON_CLOSE, …).'], ['Who sent it (by), in which state (state), and the frames.'], ['Per reason.']),
   finding('middlebox-reset', 'An RST the claimed sender\'s stack did not send: a firewall, load balancer, NAT or IPS forged it', ['Idle timeouts of stateful middleboxes; IPS/DPI; reject rules.'], ['The RST\'s TTL differs from the sender\'s other packets, or the "sender" keeps talking after its RST. Same-host firewalls (nft reject) keep the TTL and cannot be told apart from the stack.'], ['Capture on both sides of the suspected box; its idle timeout; keepalive below it.']),
   finding('port-reuse', 'A new SYN met an old connection on the same 4-tuple: challenge ACK, RST (TCP_INVALID_ACK_SEQUENCE), SYN retransmitted', ['A server that never closes connections its clients closed (CLOSE_WAIT leak), plus clients that reuse ports.'], ['Pure ACK answering a SYN, then the client\'s RST with that ACK\'s number, then the SYN again (after ~1 s on old kernels, ~10 ms on Linux 6.x).'], ['tcpsleuth leaks / ss -tan state close-wait on the server.']),
-  finding('connect-timeout', 'SYNs retransmitted at growing intervals, never answered: connect() ends in ETIMEDOUT', ['A firewall that drops, a host that is down, no route.'], ['No SYN-ACK, RST or ICMP at all; with ICMP it is "unreachable".'], ['Reachability, firewalls, security groups; a capture on the server side.']),
-  finding('slow-connect', 'The first SYNs got no answer, a later one did: connect() succeeded, 1, 3, 7 … s late', [
+  finding('connect-timeout', 'SYNs retransmitted, never answered: connect() ends in ETIMEDOUT', [
+    'A firewall that drops, a host that is down, no route.',
+    'A listener whose accept queue is full: the kernel drops new SYNs without an answer (tcp_conn_request; nstat TcpExtListenOverflows, TcpExtListenDrops — the SYN is consumed, no skb drop reason is traced for it). tcpsleuth names it first when the same address and port answered other SYNs earlier in the capture; a firewall rate limit is the other reading.',
+  ], [
+    'No SYN-ACK, RST or ICMP at all; with ICMP it is "unreachable".',
+    'The schedule: SYNs 1 s apart and then at doubling intervals (1, 3, 7, 15, 31, 63 s after the first; ETIMEDOUT ~127 s), or, on Linux ≥ 6.5 with net.ipv4.tcp_syn_linear_timeouts = 4, five retries 1 s apart before the doubling (1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s; 11 SYNs, ETIMEDOUT ~131 s). Evenly spaced SYNs alone are not counted as a kernel\'s backoff.',
+  ], ['Reachability, firewalls, security groups; a capture on the server side; for a known listener nstat -az TcpExtListenOverflows TcpExtListenDrops and ss -ltn (Recv-Q above Send-Q) on the server.']),
+  finding('slow-connect', 'The first SYNs got no answer, a later one did: connect() succeeded, 1, 3, 7 … s late (1, 2, 3, 4, 5, 7 … s on Linux ≥ 6.5)', [
     'The listener\'s accept queue was full: its kernel drops new SYNs without a trace on the wire (ListenOverflows, ListenDrops).',
     'Loss on the path, a firewall or a rate limit dropping SYNs, or the SYN-ACKs on their way back (a capture near the client cannot tell which).',
-  ], ['SYNs with the same initial sequence number at 1 s, then doubling, intervals, then the SYN-ACK and the client\'s ACK; all SYNs before it (SYNs after the SYN-ACK: see handshake-incomplete).'], ['nstat -az TcpExtListenOverflows TcpExtListenDrops on the server, ss -ltn (Recv-Q against Send-Q); a capture on the server.']),
+  ], ['SYNs with the same initial sequence number at 1 s, then doubling, intervals (on Linux ≥ 6.5, net.ipv4.tcp_syn_linear_timeouts = 4: five intervals of 1 s first), then the SYN-ACK and the client\'s ACK; all SYNs before it (SYNs after the SYN-ACK: see handshake-incomplete).'], ['nstat -az TcpExtListenOverflows TcpExtListenDrops on the server, ss -ltn (Recv-Q against Send-Q); a capture on the server.']),
   finding('handshake-incomplete', 'SYN-ACK sent, never acknowledged', ['SYN-ACKs lost on the way back (client keeps sending SYNs), a vanished client, or spoofed SYNs (SYN flood).'], ['Client retransmitting SYNs after the SYN-ACK: the return path. Silence: the client is gone.'], ['The return path; syncookies against floods.']),
   finding('accept-overflow', 'SYN-ACK retransmitted after the client\'s ACK: the listener\'s accept queue was full', ['The application does not accept() fast enough; listen() backlog too small.'], ['The ACK of the SYN-ACK is followed by another SYN-ACK.'], ['nstat TcpExtListenOverflows, ss -ltn Recv-Q vs Send-Q, somaxconn.']),
   finding('unreachable', 'An ICMP error answered the connection attempt', ['Routers (host/network unreachable) or firewalls (port unreachable, admin prohibited).'], ['The ICMP type and code map to the errno (ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EACCES).'], ['Routes and firewall rules.']),
@@ -217,7 +223,10 @@ const TOPICS: Topic[] = [
   ], ['The retransmitted segment is the first of its size, with DF, and the peer acknowledged everything before it; no ICMP came back. Loss elsewhere hits segments of every size.'], ['tracepath or ping -M do -s SIZE to the peer; firewall rules for ICMP type 3 code 4 and ICMPv6 type 2; MSS clamping on the router; net.ipv4.tcp_mtu_probing.']),
   finding('keepalive-timeout', 'Keepalive probes unanswered (and then the RST with TCP_KEEPALIVE_TIMEOUT)', ['Dead peer, or expired NAT/firewall state.'], ['Probes with seq = snd.nxt − 1.'], ['Middlebox idle timeouts vs keepalive time.']),
   finding('half-close-stall', 'One side closed (FIN, acknowledged); the other never closed and went silent: CLOSE_WAIT, the application never called close()', ['A missing close() on end of stream or on an error path: a file-descriptor leak.'], ['FIN acknowledged, then nothing from that side: no FIN, no RST.'], ['ss -tan state close-wait / tcpsleuth leaks on that host; close on EOF, errors, timeouts.']),
-  finding('zero-window', 'A receiver advertised a zero window: its application stopped reading (slow reader, not slow network)', ['The reading application is blocked or overloaded.'], ['Zero windows and zero-window probes; retransmissions instead would mean the network.'], ['What the reader is waiting for.']),
+  finding('zero-window', 'A receiver advertised a zero window long enough to stall its peer: its application stopped reading (slow reader, not slow network)', ['The reading application is blocked or overloaded.'], [
+    'Zero windows and zero-window probes; retransmissions instead would mean the network.',
+    'A zero window reopened within 200 ms in all (TCP_RTO_MIN, the earliest a Linux sender probes a shut window) with no probe is ordinary flow control on a fast link — the reader woke up an instant later: no finding (the statistics still count it). 200 ms or more, or probes: a stall (0.9); many short ones adding up to 200 ms: the reader set the pace (0.7).',
+  ], ['What the reader is waiting for.']),
   finding('window-full', 'A sender filled the receiver\'s advertised window to its right edge: the receive window, not the network, held it back', [
     'Followed by zero windows from the same receiver: its application does not read fast enough (a slow reader).',
     'Full but never shut: the receive window is smaller than the path\'s bandwidth-delay product — an SO_RCVBUF set by the application (it turns off autotuning), a low net.ipv4.tcp_rmem maximum, or window scaling not negotiated (net.ipv4.tcp_window_scaling = 0, or a middlebox that strips the option from the SYN) capping the window at 64 KB.',
@@ -228,7 +237,10 @@ const TOPICS: Topic[] = [
   finding('challenge-ack', 'An RST not exactly at rcv_nxt was answered with a challenge ACK (RFC 5961) and ignored', ['A stale RST crossing data in flight; a blind reset attempt.'], ['The ACK right after the RST, the connection continuing.'], ['Usually harmless.']),
   finding('time-wait-assassination', 'An RST killed a TIME_WAIT socket (RFC 1337)', ['A late segment answered by a peer whose socket is gone.'], ['RST after both FINs, to the side that closed first.'], ['net.ipv4.tcp_rfc1337 = 1.']),
   finding('retransmissions', 'Network loss per direction: retransmitted segments', ['Congestion, faulty links, shaping.'], ['Retransmissions are network loss; bytes acknowledged but never captured are capture loss (see capture-loss).'], ['ip -s link, ethtool -S, the path.']),
-  finding('capture-loss', 'Bytes acknowledged by the receiver that the capture never showed: the capture dropped them, not the network', ['tcpdump falling behind, a busy mirror port, a snaplen/filter issue.'], ['missed_bytes > 0 without retransmissions.'], ['tcpdump -B, a filter, capture closer to a host.']),
+  finding('capture-loss', 'Bytes acknowledged by the receiver that the capture never showed: the capture dropped them, not the network', ['tcpdump falling behind ("dropped by kernel"), a busy mirror port, a filter that missed some segments.'], [
+    'missed_bytes > 0 without retransmissions.',
+    'A snaplen (tcpdump -s 96/128, a header-only capture) also leaves payload uncaptured, and missed_bytes counts it as Zeek does; when every missed byte lay in a segment whose header was captured, it is the snaplen and no capture-loss is reported (the summary counts the frames the snaplen cut).',
+  ], ['tcpdump -B, a filter, capture closer to a host.']),
 ];
 
 function reason(name: string, title: string, causes: string[], tell: string[], check: string[]): Topic {

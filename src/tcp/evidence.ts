@@ -128,12 +128,15 @@ export class RstRecord {
   }
 }
 
-/** Printable ASCII of an RST's payload; other bytes as \xNN (a cause text is ASCII by RFC). */
+/**
+ * Printable ASCII of an RST's payload; other bytes as \xNN (a cause text is ASCII by RFC), and a
+ * backslash as \\, so that the text "\x1b" and an ESC byte stay apart and the bytes can be read back.
+ */
 function payloadText(b: Buffer, off: number, n: number): string {
   let s = '';
   for (let i = 0; i < n && off + i < b.length; i++) {
     const ch = b[off + i]!;
-    s += ch >= 0x20 && ch < 0x7f ? String.fromCharCode(ch) : `\\x${ch.toString(16).padStart(2, '0')}`;
+    s += ch === 0x5c ? '\\\\' : ch >= 0x20 && ch < 0x7f ? String.fromCharCode(ch) : `\\x${ch.toString(16).padStart(2, '0')}`;
   }
   return s;
 }

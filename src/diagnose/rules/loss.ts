@@ -3,7 +3,9 @@
  * - network loss: segments the sender had to send again (retransmissions);
  * - capture loss: bytes the receiver acknowledged that the capture never showed (Zeek's
  *   missed_bytes, ack_lost_segment) — the receiver had them, so the network delivered them; the
- *   capture dropped them (tcpdump's "dropped by kernel", a busy mirror port).
+ *   capture dropped them (tcpdump's "dropped by kernel", a busy mirror port). Zeek also counts
+ *   payload a snaplen cut short (tcpdump -s 96/128, header-only captures): when every missed byte
+ *   lay in a segment whose header was captured, it is the snaplen, and no loss is reported.
  * Segments that started beyond the highest sequence seen are reordering or capture loss.
  * Retransmissions into a receive window that was never full nor shut mean the network, not the
  * receiver, set the pace: a slow or lossy path (the window-full rule tells the other stories).
@@ -25,12 +27,27 @@ function networkPaced(ctx: DiagnosisContext, s: SideView): boolean {
   return receiver.ev.winShift >= 0 && s.ev.rare!.windowFull === 0 && (receiver.ev.rare?.zeroWindows ?? 0) === 0;
 }
 
-/** "200 bytes of the client's data" per direction that lost some to the capture. */
-function missed(ctx: DiagnosisContext): string {
-  return [ctx.orig, ctx.resp]
-    .filter((s) => s.e.missedBytes > 0)
-    .map((s) => `${bytesText(s.e.missedBytes)} of ${s.who}'s data`)
-    .join(' and ');
+/**
+ * Whether every byte of `s` that its peer acknowledged lay in a segment whose header the capture
+ * showed: then the missed bytes are payload the capture cut short — its snaplen (`tcpdump -s 96`,
+ * a header-only capture) — not segments it dropped. Zeek counts a segment that was not captured
+ * whole as a content gap once it is acknowledged (tcp-session.ts hands only whole payloads to
+ * content-gaps.ts), so with a snaplen every acknowledged data segment becomes missed_bytes.
+ * Headers seen everywhere means: no segment of `s` started beyond the highest sequence seen before
+ * it (seqJumps), the peer acknowledged nothing beyond that (a lost tail), and — when `s`'s SYN was
+ * captured, so its ISN is known — the new payload counted from the headers fills the whole
+ * sequence space it used (a hole right before a FIN is not a seqJump).
+ */
+export function missedOnlyCut(ctx: DiagnosisContext, s: SideView): boolean {
+  const ev = s.ev;
+  const peer = peerOf(ctx, s).ev;
+  if (!ev.hasSeq || (ev.rare?.seqJumps ?? 0) > 0) return false;
+  if (peer.hasAck && ((peer.ackHigh - ev.sndNxt) | 0) > 0) return false;
+  if (ev.syns > 0) {
+    const span = (ev.sndNxt - ev.synIsn - 1 - (ev.fins > 0 ? 1 : 0)) >>> 0;
+    if ((ev.dataBytes - span) % 4294967296 !== 0) return false;
+  }
+  return true;
 }
 
 export function loss(ctx: DiagnosisContext, out: FindingParts[]): void {
@@ -58,7 +75,11 @@ export function loss(ctx: DiagnosisContext, out: FindingParts[]): void {
       rstText: null,
     });
   }
-  if (ctx.c.missedBytes > 0) {
+  // Bytes that only the snaplen kept from the capture were delivered and seen (their headers):
+  // no capture loss to report (the summary counts the frames the snaplen cut).
+  const lost = [ctx.orig, ctx.resp].filter((s) => s.e.missedBytes > 0 && !missedOnlyCut(ctx, s));
+  if (lost.length > 0) {
+    const what = lost.map((s) => `${bytesText(s.e.missedBytes)} of ${s.who}'s data`).join(' and ');
     out.push({
       kind: 'capture-loss',
       by: 'network',
@@ -69,7 +90,7 @@ export function loss(ctx: DiagnosisContext, out: FindingParts[]): void {
       state: null,
       candidates: [],
       calls: { orig: [], resp: [] },
-      summary: `Capture loss: ${missed(ctx)} acknowledged but never captured (ack_lost_segment): the capture dropped them, not the network.`,
+      summary: `Capture loss: ${what} acknowledged but never captured (ack_lost_segment), in segments the capture never showed: the capture dropped them, not the network.`,
       advice: 'Capture with a bigger buffer (tcpdump -B) or a filter; watch "dropped by kernel".',
       rstText: null,
     });

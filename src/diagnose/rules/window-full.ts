@@ -3,15 +3,17 @@
  * (seq + len = its latest ACK + its scaled window; Wireshark's "TCP Window Full"). The sender had
  * more to send and the receiver's window, not the network, held it back. Two stories, told apart
  * by the receiver's windows:
- * - the window then shut (zero window): the receiver's application does not read fast enough — a
- *   slow reader;
+ * - the window then shut (zero window) for long enough to matter (zero-window.ts: probes, or
+ *   200 ms or more): the receiver's application does not read fast enough — a slow reader; shut
+ *   only for a moment, it is ordinary flow control on a fast link (a weak observation);
  * - the window filled but never shut: the receiver read what arrived, but its window is smaller
  *   than the path's bandwidth-delay product — a small SO_RCVBUF or tcp_rmem, or window scaling
  *   not negotiated (disabled, or the option stripped by a middlebox), which caps it at 64 KB.
  * Retransmissions without a full window are the third story, a slow or lossy network: the loss
  * rule says so.
  */
-import { type DiagnosisContext, type FindingParts, type SideView, bytesText, epochOf, peerOf, seconds } from '../context.js';
+import { type DiagnosisContext, type FindingParts, type SideView, bytesText, epochOf, msText, peerOf, seconds } from '../context.js';
+import { zeroWindowEpisodes } from './zero-window.js';
 
 /** The largest window a receiver can advertise without window scaling. */
 const UNSCALED_MAX = 65535;
@@ -52,7 +54,8 @@ function one(ctx: DiagnosisContext, sender: SideView, out: FindingParts[]): void
   const r = sender.ev.rare;
   if (r === null || r.windowFull === 0) return;
   const receiver = peerOf(ctx, sender);
-  const zw = receiver.ev.rare?.zeroWindows ?? 0;
+  const zwe = zeroWindowEpisodes(ctx, receiver);
+  const zw = zwe?.advertisements ?? 0;
   const times = r.windowFull > 1 ? `${r.windowFull} times between frames ${r.wfFirstFrame} and ${r.wfLastFrame}` : `once, at frame ${r.wfFirstFrame}`;
   const filled = `${receiver.Label} had a full receive window ${times}: ${sender.who} sent up to its right edge (windows of at most ${bytesText(r.wfWindowMax)})`;
   const rexmits =
@@ -60,7 +63,14 @@ function one(ctx: DiagnosisContext, sender: SideView, out: FindingParts[]): void
   let confidence: number;
   let summary: string;
   let advice: string;
-  if (zw > 0) {
+  if (zwe !== null && zwe.momentary) {
+    // Shut for less than the shortest timer a sender would arm, no probe: the reader caught up at once.
+    confidence = 0.5;
+    summary =
+      `${filled}, and ${receiver.who} shut it for a moment (${zw} zero-window advertisement${zw === 1 ? '' : 's'}, ${msText(zwe.totalMs)} in all, no zero-window probe): ` +
+      `its application read the data an instant later — ordinary flow control when ${sender.who} sends faster than a reader wakes up (a fast link, loopback), not a stall.${rexmits}`;
+    advice = `Nothing to fix unless the transfer is slower than expected; then look at what delays ${receiver.who}'s reads and at its receive buffer (SO_RCVBUF, net.ipv4.tcp_rmem).`;
+  } else if (zw > 0) {
     confidence = 0.85;
     summary = `${filled}, and ${receiver.who} then shut it (${zw} zero-window advertisement${zw === 1 ? '' : 's'}): its application is not reading fast enough — a slow reader, not a small buffer or a slow network.${rexmits}`;
     advice = `What slows ${receiver.who}'s reader (a lock, slow disk or database, a full downstream queue)? A bigger buffer only delays the stall.`;
