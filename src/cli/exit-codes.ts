@@ -9,6 +9,9 @@ export const EXIT = {
   DAMAGED: 3,
   /** A bug in tcpsleuth (sysexits' EX_SOFTWARE): the message says "internal error" and has the stack. */
   INTERNAL: 70,
-  /** Stopped by Ctrl-C (128 + SIGINT), after reporting what it had. */
+  /**
+   * Stopped by Ctrl-C, after reporting what it had: the process then ends by its own SIGINT, as a
+   * shell expects of a program that caught it, which the shell shows as 130 (128 + SIGINT).
+   */
   INTERRUPTED: 130,
 } as const;

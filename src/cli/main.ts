@@ -69,11 +69,28 @@ async function main(argv: string[]): Promise<number> {
 }
 
 guardOutput(process.stdout);
+let settled = false;
+// A command whose work waits on something that can no longer happen (a callback that never
+// comes) would let the process end with status 0 and say nothing: never report that as success.
+process.on('exit', () => {
+  if (settled || process.exitCode !== undefined) return;
+  process.stderr.write('tcpsleuth: internal error: the command stopped before it finished (a wait that could never end)\n');
+  process.exitCode = EXIT.INTERNAL;
+});
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
+    if (code === EXIT.INTERRUPTED) {
+      // Everything is reported. End as the shell expects of a program that caught Ctrl-C: killed
+      // by SIGINT (status 130). An exit would wait for a read of a quiet pipe that Ctrl-C
+      // abandoned: libuv joins its thread pool on the way out.
+      process.removeAllListeners('SIGINT');
+      process.kill(process.pid, 'SIGINT');
+    }
   },
   (e: unknown) => {
+    settled = true;
     if (e instanceof TsleuthError) {
       process.stderr.write(`tcpsleuth: ${e.describe()}\n`);
     } else if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS')) {

@@ -6,10 +6,7 @@
  * Built from source at `npm ci` (the package's install script runs node-gyp against Node's
  * own headers) or by `npm run build:native`.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { TsleuthError } from '../errors.js';
+import { loadAddon } from '../native-addon.js';
 
 export interface SockName {
   addr: string;
@@ -73,20 +70,6 @@ export const LINUX = {
   EAGAIN: 11,
 } as const;
 
-/** native/build/Release/tsl_lab.node, found from dist/src/lab/ (compiled) or src/lab/ (sources). */
-export function nativeAddonPath(): string {
-  const candidates = ['../../../native/build/Release/tsl_lab.node', '../../native/build/Release/tsl_lab.node'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
-}
-
-let loaded: LabNative | null = null;
-
 export function loadNative(): LabNative {
-  if (loaded !== null) return loaded;
-  const path = nativeAddonPath();
-  if (!existsSync(path)) {
-    throw new TsleuthError('TSL_ERR_ENV', `the lab's native addon is not built (${path} is missing): run "npm run build:native" (needs g++, make and Node's headers; "npm ci" builds it too)`);
-  }
-  loaded = createRequire(import.meta.url)(path) as LabNative;
-  return loaded;
+  return loadAddon<LabNative>('tsl_lab', "the lab's native addon");
 }
