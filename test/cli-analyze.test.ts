@@ -216,6 +216,30 @@ describe('Ctrl-C', () => {
   });
 });
 
+describe('SIGUSR1', () => {
+  it('opens no debugger (Node would listen on 127.0.0.1:9229) and does not end the run', { timeout: 20_000 }, async () => {
+    const child = spawn(process.execPath, [cliPath, 'analyze', '--json', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A debugger, once open, keeps the process alive: end it either way.
+    const stop = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    after(() => {
+      clearTimeout(stop);
+      child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 500));
+    const listening = execFileSync('ss', ['-Hltnp']).toString().split('\n').filter((l) => l.includes(`pid=${child.pid},`));
+    assert.deepEqual(listening, []);
+    assert.equal(child.exitCode, null, 'still running');
+    child.stdin.end(pcapFile(frames));
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /Debugger listening/);
+  });
+});
+
 describe('Ctrl-C before the first bytes', () => {
   it('ends an empty, quiet read at once with an empty report and exit 130', async () => {
     const child = spawn(process.execPath, [cliPath, 'analyze', '--json', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });

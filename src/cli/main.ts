@@ -69,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 guardOutput(process.stdout);
+// Node opens its inspector on 127.0.0.1:9229 on SIGUSR1 (a `killall -USR1 node` would do): any
+// local user could then run code in a tcpsleuth that runs as root. A listener of our own keeps
+// the signal from reaching it.
+process.on('SIGUSR1', () => undefined);
 let settled = false;
 // A command whose work waits on something that can no longer happen (a callback that never
 // comes) would let the process end with status 0 and say nothing: never report that as success.
