@@ -64,6 +64,11 @@ describe('analyze output', () => {
     // After the handshake the window is shown as the receiver uses it: scaled by the negotiated shift.
     assert.match(lines[4]!, /^4\s.*orig → resp\s+\[P\.\]\s+seq 1 ack 1 len 18 win 8388480 \(65535×128\)/);
     assert.match(lines[10]!, /^10\s.*orig ← resp\s+\[\.\]\s+seq 26 ack 20 len 0/);
+    // A connection with findings: they follow its packets.
+    const refusedTrace = (await runCli(['analyze', '--connection', '2', capture])).stdout.trim().split('\n');
+    assert.equal(refusedTrace.length, 3 + 2 + 6);
+    assert.equal(refusedTrace[4], 'refused (tcpsleuth explain refused)');
+    assert.match(refusedTrace[5]!, /^ {2}#2 {2}10\.0\.0\.3:41000 → 10\.0\.0\.4:9 {2}REJ Sr {2}— NO_SOCKET, by the server/);
     const missing = await runCli(['analyze', '--connection', '9', capture]);
     assert.equal(missing.code, 2);
     assert.equal(missing.stdout, '');

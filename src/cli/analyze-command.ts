@@ -30,7 +30,7 @@ options:
   --json                 JSON Lines: one object per connection, then a summary (docs/json-schema.md)
   --host ADDR            only connections with this address at either end (repeatable)
   --port N               only connections with this port at either end (repeatable)
-  --connection ID        show one connection packet by packet
+  --connection ID        show one connection packet by packet, then its findings
   --limit N              rows in the text table (default 40, 0 = all)
   --verify-checksums     drop segments with a bad IPv4 or TCP checksum (off by default: captures
                          taken on the sending host carry checksums the NIC fills in later)

@@ -87,6 +87,8 @@ export function renderPacketTrace(rows: PacketRow[], r: ConnectionRecord): strin
     const win = row.windowShift > 0 ? `${row.window * 2 ** row.windowShift} (${row.window}×${2 ** row.windowShift})` : String(row.window);
     lines.push(`${pad(String(row.frame), 9)}${pad(rel, 14)}${pad(dir, 13)}${pad(`[${row.flags}]`, 8)}seq ${row.relSeq}${ack} len ${row.len} win ${win} ttl ${row.ttl}${opts}`);
   }
+  // What the diagnosis made of these packets, below them.
+  for (const f of r.findings) lines.push('', `${f.kind} (tcpsleuth explain ${f.kind})`, ...findingLines(r, f));
   return lines.join('\n');
 }
 
