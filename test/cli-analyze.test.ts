@@ -44,6 +44,16 @@ describe('analyze output', () => {
   it('filters by host and by port, in text and JSON', async () => {
     const byHost = jsonLines((await runCli(['analyze', '--json', '--host', '10.0.0.4', capture])).stdout);
     assert.deepEqual(byHost.filter((x) => x['type'] === 'connection').map((x) => x['id']), [2]);
+    // Networks, and IPv4 written as IPv6.
+    for (const [host, ids] of [['10.0.0.4/31', [2]], ['10.0.0.0/29', [1, 2]], ['10.0.0.2/32', [1]], ['::ffff:10.0.0.3', [2]], ['::ffff:10.0.0.0/125', [1, 2]], ['fd00::/8', []]] as const) {
+      const recs = jsonLines((await runCli(['analyze', '--json', '--host', host, capture])).stdout);
+      assert.deepEqual(recs.filter((x) => x['type'] === 'connection').map((x) => x['id']), ids, host);
+    }
+    for (const bad of ['10.0.0.0/33', '10.0.0.0/', 'fd00::/129', '10.0.0.0/8/8']) {
+      const r = await runCli(['analyze', '--host', bad, capture]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.stderr, /is not an IPv4 or IPv6 address or network/);
+    }
     const byPort = jsonLines((await runCli(['analyze', '--json', '--port', '80', capture])).stdout);
     assert.deepEqual(byPort.filter((x) => x['type'] === 'connection').map((x) => x['id']), [1]);
     // The summary still counts the whole capture.

@@ -28,7 +28,8 @@ application saw (errno) and what to do ("tcpsleuth explain TOPIC" for the backgr
 
 options:
   --json                 JSON Lines: one object per connection, then a summary (docs/json-schema.md)
-  --host ADDR            only connections with this address at either end (repeatable)
+  --host ADDR[/PREFIX]   only connections with this address, or an address in this network
+                         (10.0.0.0/8, fd00::/8), at either end (repeatable)
   --port N               only connections with this port at either end (repeatable)
   --connection ID        show one connection packet by packet, then its findings
   --limit N              rows in the text table (default 40, 0 = all)

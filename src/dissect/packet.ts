@@ -140,6 +140,14 @@ export function parseAddress(text: string): [number, number, number, number] | n
     return [0, 0, 0xffff, (o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!];
   }
   if (!text.includes(':')) return null;
+  // An IPv4 address as the last 32 bits (::ffff:10.0.0.1, 64:ff9b::192.0.2.1): two groups.
+  const dotted = /^(.*:)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(text);
+  if (dotted) {
+    const v4 = parseAddress(dotted[2]!);
+    if (v4 === null) return null;
+    const w = v4[3];
+    text = `${dotted[1]}${((w >>> 16) & 0xffff).toString(16)}:${(w & 0xffff).toString(16)}`;
+  }
   const [head, tail, extra] = text.split('::');
   if (extra !== undefined) return null;
   const part = (s: string | undefined): number[] | null => {
