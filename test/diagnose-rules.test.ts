@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
 import { ATTEMPT_HORIZON, ATTEMPT_SOFT_LIMIT, DiagnosisMemory } from '../src/diagnose/context.js';
-import { explainTopic } from '../src/diagnose/knowledge.js';
+import { explainTopic, FAILURE_KINDS } from '../src/diagnose/knowledge.js';
 import { ReportDigest } from '../src/report/digest.js';
 import { renderFindings, renderPacketTrace } from '../src/report/text.js';
 import { analyzeBuffer } from './helpers/analyze-buffer.js';
@@ -981,5 +981,56 @@ describe('diagnosis rules on synthetic captures', () => {
       assert.match(explainTopic('zero-window')!, /200 ms/);
       assert.match(explainTopic('capture-loss')!, /snaplen/);
     });
+  });
+});
+
+describe('unanswered requests: acknowledged by the server kernel, never answered', () => {
+  const request = (sport: number): Conv => new Conv({ ...V4, sport }).handshake().c('PA', { len: 120 }).s('A');
+  const kind = (recs: ConnectionRecord[]): Finding | undefined => recs[0]!.findings.find((f) => f.kind === 'unanswered-request');
+
+  it('still waiting when the capture ends: the server sent nothing in the time watched', async () => {
+    const cv = request(9101).c('A', { dt: 5 });
+    const recs = await analyzeConv(cv);
+    assert.equal(recs[0]!.conn_state, 'S1');
+    const f = kind(recs)!;
+    assert.equal(f.by, 'resp');
+    assert.equal(f.confidence, 0.5);
+    assert.deepEqual(f.frames, [4]);
+    assert.match(f.summary, /^The client \(10\.1\.2\.3:40123\) sent 120 bytes \(frame 4 at [\d:.]+\); the server \(10\.9\.8\.7:9101\) acknowledged all of it — its kernel received the request — but sent nothing back in the 5\.0 s the capture watched after it\./);
+    assert.match(f.summary, /never accept\(\)ed the connection/);
+    assert.ok(!FAILURE_KINDS.has('unanswered-request'), 'an observation: a protocol where only the client talks looks the same');
+  });
+
+  it('the client gave up: its FIN (or RST) after waiting', async () => {
+    const fin = await analyzeConv(request(9102).c('FA', { dt: 3 }).s('A').s('FA').c('A'));
+    const f = kind(fin)!;
+    assert.equal(f.confidence, 0.6);
+    assert.match(f.summary, /but sent nothing back; 3\.0 s later the client gave up \(FIN, frame 6\)/);
+    const rst = await analyzeConv(request(9103).c('RA', { dt: 2 }));
+    assert.match(kind(rst)!.summary, /2\.0 s later the client gave up \(RST, frame 6\)/);
+  });
+
+  it('a half-close right after the request is waiting, not giving up', async () => {
+    // The client's FIN 10 ms after its request; a datagram elsewhere 4 s later ends the capture.
+    const cv = request(9110).c('FA', { dt: 0.01 }).s('A').raw(ipPacket('10.0.0.9', '10.0.0.8', 17, [0, 53, 0, 53, 0, 8, 0, 0]), 4);
+    const f = kind(await analyzeConv(cv))!;
+    assert.match(f.summary, /\(then half-closed with its FIN, frame 6, and waited for the answer\)/);
+    assert.match(f.summary, /but sent nothing back in the 4\.0 s the capture watched after it/);
+  });
+
+  it('the server closed without a byte of answer ("Empty reply from server")', async () => {
+    const recs = await analyzeConv(request(9104).s('FA', { dt: 0.3 }).c('FA').s('A'));
+    const f = kind(recs)!;
+    assert.match(f.summary, /and closed the connection 30\d ms later without a byte of answer \(FIN, frame 6\)\. Its application read the request and closed/);
+    assert.doesNotMatch(f.summary, /half-closed/);
+    assert.deepEqual(f.calls!.orig, [{ call: 'recv', errno: null, note: '0: end of stream, no answer' }]);
+  });
+
+  it('no finding: an answer, a short wait, a half-close answered, a request the server never acknowledged', async () => {
+    const none = async (cv: Conv, why: string): Promise<void> => assert.equal(kind(await analyzeConv(cv)), undefined, why);
+    await none(request(9105).s('PA', { len: 900, dt: 2 }).c('A', { dt: 3 }), 'answered after 2 s');
+    await none(request(9106).c('A', { dt: 0.5 }), 'half a second of silence');
+    await none(request(9107).c('FA').s('PA', { len: 50, dt: 1.5 }).s('FA').c('A'), 'half-close, then the answer');
+    await none(new Conv({ ...V4, sport: 9108 }).handshake().c('PA', { len: 120 }).c('A', { dt: 5 }), 'never acknowledged: the network, not the application');
   });
 });

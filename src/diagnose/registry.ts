@@ -34,6 +34,7 @@ import { middleboxReset } from './rules/rst-middlebox.js';
 import { noSocket } from './rules/rst-no-socket.js';
 import { unexplained } from './rules/rst-unexplained.js';
 import { timewaitAssassination } from './rules/timewait-assassination.js';
+import { unansweredRequest } from './rules/unanswered-request.js';
 import { unreachable } from './rules/unreachable.js';
 import { windowFull } from './rules/window-full.js';
 import { zeroWindow } from './rules/zero-window.js';
@@ -66,19 +67,24 @@ export const CONNECTION_RULES: ReadonlyArray<{ name: string; rule: ConnectionRul
   { name: 'retransmission-timeout', rule: retransmissionTimeout },
   { name: 'keepalive', rule: keepaliveUnanswered },
   { name: 'half-close', rule: halfCloseStall },
+  { name: 'unanswered-request', rule: unansweredRequest },
   { name: 'zero-window', rule: zeroWindow },
   { name: 'window-full', rule: windowFull },
   { name: 'challenge-ack', rule: challengeAck },
   { name: 'loss', rule: loss },
 ];
 
-/** Nothing unusual: no RST, retransmission, probe, zero or full window (no RareEvidence), no ICMP, no capture gap, and a plain ending. */
+/**
+ * Nothing unusual: no RST, retransmission, probe, zero or full window (no RareEvidence), no ICMP,
+ * no capture gap, an answer if the originator said something, and a plain ending.
+ */
 function obviouslyHealthy(c: Connection): boolean {
   const o = c.orig.ev;
   const r = c.resp.ev;
   if (o.rare !== null || r.rare !== null || c.icmpErrors !== 0 || c.missedBytes !== 0) return false;
   if (o.segments === 0 || r.segments === 0) return false;
   if (r.synAcks > 0 && o.firstAckFrame === 0) return false;
+  if (o.dataBytes > 0 && r.dataBytes === 0) return false;
   return (o.fins > 0) === (r.fins > 0);
 }
 

@@ -331,6 +331,7 @@ export class SideEvidence {
   dataBytes = 0;
   firstDataFrame = 0;
   lastDataFrame = 0;
+  lastDataMs = 0;
   /** New payload bytes received from the peer since this side last sent new data or a FIN. */
   rxSinceTx = 0;
   rxSinceTxFrame = 0;
@@ -401,6 +402,7 @@ export class SideEvidence {
     this.dataBytes = 0;
     this.firstDataFrame = 0;
     this.lastDataFrame = 0;
+    this.lastDataMs = 0;
     this.rxSinceTx = 0;
     this.rxSinceTxFrame = 0;
     this.fins = 0;
@@ -490,6 +492,7 @@ export function noteSegment(s: SideEvidence, p: SideEvidence, v: PacketView, ms:
       if (p.rare !== null && p.rare.stallCount !== 0 && ((ack - p.rare.stallSeq) | 0) > 0) endStall(p.rare, ms);
     }
   }
+  if (s.lastDataFrame === frame) s.lastDataMs = ms;
   s.segments++;
   s.lastFrame = frame;
   s.lastFlags = flags;
