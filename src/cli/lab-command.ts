@@ -28,7 +28,8 @@ Needs root. See docs/lab.md.
                 what tcpsleuth analyze concludes from the capture alone
   run --all     run every scenario; a table of kernel RST reasons, errnos, and whether the
                 capture-only diagnosis agrees with the kernel
-  clean         remove namespaces and tracing instances left by a lab run that was killed
+  clean         remove namespaces and tracing instances left by a lab run that was killed, and
+                tracing instances of a tcpsleuth trace that was killed
 
 options:
   --out DIR     keep the recordings (capture.pcap, capture-any.pcap, events.jsonl,

@@ -2,9 +2,10 @@
  * `tcpsleuth sockets`: the live TCP socket table (netlink sock_diag) with owning processes.
  */
 import { parseArgs } from 'node:util';
-import { formatSocketTable } from '../kernel/render.js';
-import { readSocketTable } from '../kernel/socket-table.js';
+import { formatSocketTable, formatUnreadable } from '../kernel/render.js';
+import { checkPidsInThisNetns, readSocketTable } from '../kernel/socket-table.js';
 import { parseTcpState, TCP_STATE_NAMES } from '../kernel/tcp-states.js';
+import { jsonLine } from '../report/terminal.js';
 import { EXIT } from './exit-codes.js';
 import { parsePid, parsePort, usageError } from './flags.js';
 
@@ -18,7 +19,7 @@ runs in: use "ip netns exec NAME tcpsleuth sockets" for another. Root sees every
 options:
   --state LIST   only these states, comma-separated (listen, established, close-wait, time-wait, ...)
   --port N       only sockets with this port at either end (repeatable)
-  --pid N        only sockets held by this process (repeatable)
+  --pid N        only sockets held by this process (repeatable; it must run in this namespace)
   --proc         read /proc/net/tcp{,6} instead of netlink (fewer details)
   --json         JSON Lines: {"type":"socket",...} per socket, then {"type":"summary",...}
 
@@ -31,7 +32,7 @@ export function parseStates(list: string): number[] {
     .filter((s) => s !== '')
     .map((s) => {
       const n = parseTcpState(s);
-      if (n === null) throw usageError(`--state: ${JSON.stringify(s)} is not a TCP state (${TCP_STATE_NAMES.slice(1).map((n) => n.replace(/^TCP_/, '').toLowerCase()).join(', ')})`);
+      if (n === null) throw usageError(`--state: ${JSON.stringify(s)} is not a TCP state (${TCP_STATE_NAMES.slice(1).map((n) => n.replace(/^TCP_/, '').toLowerCase().replace(/_/g, '-')).join(', ')})`);
       return n;
     });
 }
@@ -56,6 +57,7 @@ export async function runSockets(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw usageError(`sockets takes no arguments (got ${JSON.stringify(positionals[0])})`);
   const ports = values.port?.map((p) => parsePort(p, '--port'));
   const pids = values.pid?.map((p) => parsePid(p, '--pid'));
+  if (pids !== undefined) await checkPidsInThisNetns(pids, 'sockets');
   const table = await readSocketTable({
     ...(values.state === undefined ? {} : { states: parseStates(values.state) }),
     ...(ports === undefined ? {} : { ports }),
@@ -64,12 +66,13 @@ export async function runSockets(argv: string[]): Promise<number> {
   });
   if (table.note !== undefined) process.stderr.write(`tcpsleuth: note: ${table.note}\n`);
   if (values.json) {
-    const lines = table.sockets.map((s) => JSON.stringify({ type: 'socket', ...s }));
-    lines.push(JSON.stringify({ type: 'summary', source: table.source, sockets: table.sockets.length, takenAt: table.takenAt, unreadableProcesses: table.scan.unreadable, ...(table.note === undefined ? {} : { note: table.note }) }));
+    const lines = table.sockets.map((s) => jsonLine({ type: 'socket', ...s }));
+    lines.push(jsonLine({ type: 'summary', source: table.source, sockets: table.sockets.length, takenAt: table.takenAt, unreadableProcesses: table.scan.unreadable, ...(table.note === undefined ? {} : { note: table.note }) }));
     process.stdout.write(`${lines.join('\n')}\n`);
   } else {
     process.stdout.write(`${table.sockets.length === 0 ? 'no TCP sockets match' : formatSocketTable(table.sockets)}\n`);
-    process.stdout.write(`\n${table.sockets.length} sockets from ${table.source === 'netlink' ? 'netlink sock_diag' : '/proc/net/tcp{,6}'}\n`);
+    const unreadable = formatUnreadable(table.scan.skipped);
+    process.stdout.write(`\n${table.sockets.length === 1 ? '1 socket' : `${table.sockets.length} sockets`} from ${table.source === 'netlink' ? 'netlink sock_diag' : '/proc/net/tcp{,6}'}${unreadable === '' ? '' : ` ${unreadable}`}\n`);
   }
   return EXIT.OK;
 }

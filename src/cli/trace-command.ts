@@ -1,14 +1,32 @@
 /**
  * `tcpsleuth trace`: flags → Tracer → lines (or JSON Lines, or a per-reason count).
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ReasonCounter } from '../kernel/reason-count.js';
 import { EVENT_LABEL, formatCountTable, formatEventLine } from '../kernel/render.js';
-import { resolveNetns } from '../kernel/trace-filter.js';
+import { checkHost, resolveNetnsRef } from '../kernel/trace-filter.js';
 import type { KernelEvent } from '../kernel/trace-events.js';
+import { findTracefs, removeLeftoverInstances } from '../kernel/tracefs.js';
 import { DEFAULT_GROUPS, EVENT_GROUPS, type EventGroup, Tracer } from '../kernel/tracer.js';
+import { jsonLine } from '../report/terminal.js';
 import { EXIT } from './exit-codes.js';
 import { parsePid, parsePort, parsePositive, usageError } from './flags.js';
+
+/** The longest wait setTimeout can schedule (2^31-1 ms, about 24.8 days), in whole seconds. */
+export const MAX_DURATION_S = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * Signals that stop a trace, and the exit status after the instance is removed: Ctrl-C and
+ * SIGTERM are the documented ways to end a trace (0); a hang-up or SIGQUIT ends it too, with the
+ * shell's 128 + signal number.
+ */
+const STOP_SIGNALS: Readonly<Record<'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT', number>> = {
+  SIGINT: EXIT.OK,
+  SIGTERM: EXIT.OK,
+  SIGHUP: 128 + 1,
+  SIGQUIT: 128 + 3,
+};
 
 export const TRACE_USAGE = `usage: tcpsleuth trace [options]
 
@@ -28,19 +46,23 @@ options:
   --host ADDR          only events with this address at either end (repeatable)
   --pid N              only events raised while this process was running (repeatable)
   --comm NAME          only events raised while a task of this name was running (repeatable)
-  --netns NAME         only events raised by tasks in this network namespace (an "ip netns"
-                       name, /proc/PID/ns/net, pid:PID or an inode number)
-  --reason NAME        only events with this reason, e.g. NO_SOCKET (repeatable)
+  --netns NAME         only events of this network namespace (an "ip netns" name,
+                       /proc/PID/ns/net, pid:PID or an inode number): raised by its tasks, or in
+                       interrupt context with one of its addresses as the local end
+  --reason NAME        only events with this reason, e.g. NO_SOCKET (repeatable; checked against
+                       this kernel's enums)
   --all-drops          include drops of non-IP packets (ARP, ...)
   --stack              print the kernel stack of each event
   --count              print no events; count them per event and reason, print a table at the end
   --json               JSON Lines: {"type":"event",...} per event, {"type":"lost",...}, a final {"type":"summary",...}
-  --duration SECONDS   stop after this long
+  --duration SECONDS   stop after this long (at most ${MAX_DURATION_S})
   --max-events N       stop after N events
   --buffer-kb N        per-CPU ring buffer of the instance (default 4096)
 
 Lost events ("the kernel overwrote N events before they were read") are always reported.
-exit status: 0 ok, 2 usage error or tracing not possible (not root, no tracefs: the message says why)`;
+Tracing instances left by a tcpsleuth trace killed with SIGKILL are removed at the start.
+exit status: 0 ok (also when stopped by Ctrl-C or SIGTERM), 2 usage error or tracing not possible
+(not root, no tracefs: the message says why), 129 / 131 stopped by SIGHUP / SIGQUIT`;
 
 export function parseEventGroups(list: string): EventGroup[] {
   const all = Object.keys(EVENT_GROUPS) as EventGroup[];
@@ -83,10 +105,15 @@ export async function runTrace(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw usageError(`trace takes no arguments (got ${JSON.stringify(positionals[0])}); see tcpsleuth trace --help`);
   const groups = values.events === undefined ? [...DEFAULT_GROUPS] : parseEventGroups(values.events);
   const durationS = values.duration === undefined ? null : parsePositive(values.duration, '--duration', false);
+  if (durationS !== null && durationS > MAX_DURATION_S) throw usageError(`--duration ${values.duration} is too long: at most ${MAX_DURATION_S} seconds (about 24 days); for longer, leave --duration out and stop with Ctrl-C or SIGTERM`);
   const maxEvents = values['max-events'] === undefined ? null : parsePositive(values['max-events'], '--max-events', true);
   const bufferKb = values['buffer-kb'] === undefined ? undefined : parsePositive(values['buffer-kb'], '--buffer-kb', true);
   const pids = values.pid?.map((p) => parsePid(p, '--pid'));
-  const netnsInode = values.netns === undefined ? undefined : await resolveNetns(values.netns);
+  for (const pid of pids ?? []) {
+    if (!existsSync(`/proc/${pid}`)) throw usageError(`--pid ${pid}: no such process (a trace can only follow a process that is running)`);
+  }
+  const hosts = values.host?.map(checkHost);
+  const netns = values.netns === undefined ? undefined : await resolveNetnsRef(values.netns);
 
   const json = values.json;
   const counter = values.count ? new ReasonCounter() : null;
@@ -106,22 +133,19 @@ export async function runTrace(argv: string[]): Promise<number> {
       setImmediate(flush);
     }
   };
-  const onStdoutError = (e: NodeJS.ErrnoException): void => {
-    if (e.code === 'EPIPE') void tracer.stop();
-  };
-  process.stdout.on('error', onStdoutError);
-
+  const root = await findTracefs();
   let seen = 0;
   const tracer: Tracer = new Tracer({
     groups,
     filter: {
       ports: values.port?.map((p) => parsePort(p, '--port')),
-      hosts: values.host,
+      hosts,
       pids,
       comms: values.comm,
       reasons: values.reason,
-      ...(netnsInode === undefined ? {} : { netnsInode }),
+      ...(netns === undefined ? {} : { netnsInode: netns.inode, netnsPath: netns.path }),
     },
+    tracefsRoot: root,
     stack: values.stack,
     allDrops: values['all-drops'],
     ...(bufferKb === undefined ? {} : { bufferSizeKb: bufferKb }),
@@ -129,12 +153,12 @@ export async function runTrace(argv: string[]): Promise<number> {
       if (maxEvents !== null && seen >= maxEvents) return;
       seen++;
       if (counter !== null) counter.add(e);
-      else if (json) emit(JSON.stringify({ type: 'event', ...e }));
+      else if (json) emit(jsonLine({ type: 'event', ...e }));
       else emit(formatEventLine(e));
       if (maxEvents !== null && seen >= maxEvents) void tracer.stop();
     },
     onLost: (count, cpu) => {
-      if (json) emit(JSON.stringify({ type: 'lost', cpu, count }));
+      if (json) emit(jsonLine({ type: 'lost', cpu, count }));
       else emit(`!! the kernel lost ${count} events on CPU ${cpu} before they could be read (ring buffer full): use --buffer-kb, fewer --events or narrower filters`);
     },
     onNote: (note) => {
@@ -142,13 +166,25 @@ export async function runTrace(argv: string[]): Promise<number> {
     },
   });
 
-  const onSignal = (): void => {
-    void tracer.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Every signal that would end the process removes the instance first (SIGKILL cannot be caught:
+  // the next trace removes what it leaves, see below).
+  let stoppedBy: keyof typeof STOP_SIGNALS | null = null;
+  const handlers = (Object.keys(STOP_SIGNALS) as (keyof typeof STOP_SIGNALS)[]).map((sig) => {
+    const handler = (): void => {
+      stoppedBy ??= sig;
+      // After a hang-up the terminal may be gone: a failed write to stderr must not end the process early.
+      if (sig === 'SIGHUP') process.stderr.on('error', () => undefined);
+      void tracer.stop();
+    };
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
   let timer: NodeJS.Timeout | null = null;
   try {
+    const leftovers = await removeLeftoverInstances(root);
+    if (leftovers.length > 0) {
+      process.stderr.write(`tcpsleuth: removed ${leftovers.length === 1 ? 'a tracing instance' : `${leftovers.length} tracing instances`} left by a tcpsleuth trace that no longer runs (killed with SIGKILL?): ${leftovers.join(' ')}\n`);
+    }
     await tracer.start();
     const what = tracer.enabled.map((n) => EVENT_LABEL[n] ?? n).join(', ');
     process.stderr.write(`tcpsleuth: tracing ${what} in ${tracer.instancePath}${durationS === null ? '' : ` for ${durationS}s`}; Ctrl-C to stop\n`);
@@ -158,18 +194,16 @@ export async function runTrace(argv: string[]): Promise<number> {
     const seconds = (stats.stoppedAt ?? Date.now() / 1000) - stats.startedAt;
     if (counter !== null) {
       const rows = counter.rows();
-      if (json) process.stdout.write(`${JSON.stringify({ type: 'count', seconds, rows })}\n`);
+      if (json) process.stdout.write(`${jsonLine({ type: 'count', seconds, rows })}\n`);
       else process.stdout.write(`${formatCountTable(rows, seconds)}\n`);
     }
     const summary = { type: 'summary', seconds, events: seen, filtered: stats.filtered, lost: stats.lost, perEvent: stats.perEvent, notes: tracer.notes };
-    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    process.stderr.write(`tcpsleuth: ${seen} events in ${seconds.toFixed(1)}s (${stats.filtered} filtered out, ${stats.lost} lost by the kernel); tracing instance removed\n`);
-    return EXIT.OK;
+    if (json) process.stdout.write(`${jsonLine(summary)}\n`);
+    process.stderr.write(`tcpsleuth: ${seen} events in ${seconds.toFixed(1)}s (${stats.filtered} filtered out, ${stats.lost} lost by the kernel); tracing instance removed${stoppedBy === null ? '' : ` (stopped by ${stoppedBy})`}\n`);
+    return stoppedBy === null ? EXIT.OK : STOP_SIGNALS[stoppedBy];
   } finally {
     if (timer !== null) clearTimeout(timer);
     await tracer.stop().catch(() => undefined);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.stdout.off('error', onStdoutError);
+    for (const [sig, handler] of handlers) process.off(sig, handler);
   }
 }

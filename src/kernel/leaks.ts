@@ -8,12 +8,18 @@
  *    How long: tcp_info's tcpi_last_ack_recv (ms since the last ACK arrived, which for an idle
  *    CLOSE_WAIT socket is the peer's FIN), and, across samples, the time first seen.
  *  - socket fds that match no socket the kernel lists in any protocol table: what lsof shows as
- *    "can't identify protocol". A TCP connection that the kernel finished on its own (reset by
- *    the peer, timed out) while the application still holds the fd ends up like that.
+ *    "can't identify protocol". Two very different things end up like that, and from outside the
+ *    process they look the same (a closed, unhashed socket, with no port): a TCP connection the
+ *    kernel finished on its own (reset by the peer, timed out) while the application still holds
+ *    the fd — a leak — and a socket that was never bound or connected (a fresh socket(), a UDP
+ *    socket kept for ioctl()) — no leak at all. So they are reported as `unlisted`, not as
+ *    leaks; only a socket that an earlier sample (--watch) saw in a table and that has left every
+ *    table since is known to be a finished connection (`finished`), and counts as a leak.
  *  - open fds against the soft RLIMIT_NOFILE: when they meet, accept() and socket() fail with EMFILE.
  */
-import { knownSocketInodesEverywhere, readNofileLimit } from './procfs.js';
+import { knownSocketInodesEverywhere, readNofileLimit, type SkippedProcess } from './procfs.js';
 import { readSocketTable, type SocketSource } from './socket-table.js';
+import { unreadBytesOf } from './tcp-socket.js';
 import { TCP_CLOSE_WAIT } from './tcp-states.js';
 import { endpointText } from '../report/terminal.js';
 
@@ -24,7 +30,7 @@ export interface CloseWaitSocket {
   sport: number;
   daddr: string;
   dport: number;
-  /** Data bytes the application never read (idiag_rqueue less the 1 the peer's FIN counts for). */
+  /** Data bytes the application never read (idiag_rqueue less the 1 the peer's FIN counts for, as `sockets` shows it). */
   unreadBytes: number;
   /** ms since the last ACK from the peer (≈ time in CLOSE_WAIT for an idle socket); null without tcp_info. */
   sinceLastAckMs: number | null;
@@ -32,7 +38,8 @@ export interface CloseWaitSocket {
   firstSeen: number;
 }
 
-export interface UnidentifiedSocketFd {
+/** A socket fd whose socket is in no protocol table of any network namespace. */
+export interface UnlistedSocketFd {
   fd: number;
   inode: number;
 }
@@ -45,13 +52,22 @@ export interface ProcessLeaks {
   nofileSoft: number | null;
   nofileHard: number | null;
   closeWait: CloseWaitSocket[];
-  unidentified: UnidentifiedSocketFd[];
+  /**
+   * Socket fds that an earlier sample saw in a protocol table and that are in none now: a
+   * connection the kernel finished (reset, timed out) while the program kept the fd. A leak.
+   */
+  finished: UnlistedSocketFd[];
+  /**
+   * Socket fds in no protocol table, never seen in one: never bound or connected (no leak), or a
+   * connection finished before the first sample (a leak); tcpsleuth cannot tell which.
+   */
+  unlisted: UnlistedSocketFd[];
   /** CLOSE_WAIT sockets grouped by the peer address they came from. */
   peers: { peer: string; count: number }[];
   /** CLOSE_WAIT sockets grouped by local port (the service that leaks). */
   localPorts: { port: number; count: number }[];
   /** Growth since the previous sample (with --watch). */
-  growth?: { closeWait: number; unidentified: number; fdCount: number };
+  growth?: { closeWait: number; finished: number; unlisted: number; fdCount: number };
 }
 
 export interface LeakReport {
@@ -61,6 +77,8 @@ export interface LeakReport {
   processes: ProcessLeaks[];
   /** Processes whose fds could not be read. */
   unreadable: number;
+  /** Those processes, and why (see formatUnreadable). */
+  skipped: SkippedProcess[];
 }
 
 export interface LeakOptions {
@@ -71,6 +89,16 @@ export interface LeakOptions {
   /** The previous report, to carry first-seen times and compute growth. */
   previous?: LeakReport;
   source?: 'auto' | SocketSource;
+  /**
+   * Inodes of sockets seen in a protocol table by earlier samples, kept by the caller across
+   * samples (--watch): findLeaks reads it to recognise finished connections and updates it.
+   */
+  seenListed?: Set<number>;
+}
+
+/** Whether a process's findings are a leak (what --fail-on-leak reports): unlisted fds are not. */
+export function isLeaking(p: ProcessLeaks): boolean {
+  return p.closeWait.length > 0 || p.finished.length > 0;
 }
 
 function countBy<T>(items: T[], key: (t: T) => string | number): Map<string | number, number> {
@@ -89,15 +117,19 @@ export async function findLeaks(options: LeakOptions = {}): Promise<LeakReport> 
   const onlyPids = options.pids && options.pids.length > 0 ? new Set(options.pids) : null;
   const warn = options.fdWarnFraction ?? 0.8;
   const now = table.takenAt;
+  const seenBefore = new Set(options.seenListed ?? []);
+  options.seenListed?.clear();
   const processes: ProcessLeaks[] = [];
   for (const p of table.scan.processes) {
     if (onlyPids !== null && !onlyPids.has(p.pid)) continue;
     const prev = prevByPid.get(p.pid);
     const prevFirstSeen = new Map((prev?.closeWait ?? []).map((c) => [c.inode, c.firstSeen]));
     const closeWait: CloseWaitSocket[] = [];
-    const unidentified: UnidentifiedSocketFd[] = [];
+    const finished: UnlistedSocketFd[] = [];
+    const unlisted: UnlistedSocketFd[] = [];
     for (const fd of p.sockets) {
       const s = byInode.get(fd.inode);
+      if (s !== undefined || known.has(fd.inode)) options.seenListed?.add(fd.inode);
       if (s !== undefined) {
         if (s.stateCode === TCP_CLOSE_WAIT) {
           closeWait.push({
@@ -107,18 +139,23 @@ export async function findLeaks(options: LeakOptions = {}): Promise<LeakReport> 
             sport: s.sport,
             daddr: s.daddr,
             dport: s.dport,
-            unreadBytes: Math.max(0, s.rqueue - 1),
+            unreadBytes: unreadBytesOf(s) ?? 0,
             sinceLastAckMs: s.tcpInfo?.lastAckRecvMs ?? null,
             firstSeen: prevFirstSeen.get(fd.inode) ?? now,
           });
         }
       } else if (!known.has(fd.inode)) {
-        unidentified.push({ fd: fd.fd, inode: fd.inode });
+        if (seenBefore.has(fd.inode)) {
+          finished.push({ fd: fd.fd, inode: fd.inode });
+          options.seenListed?.add(fd.inode);
+        } else {
+          unlisted.push({ fd: fd.fd, inode: fd.inode });
+        }
       }
     }
     const limit = await readNofileLimit(p.pid);
     const nearLimit = limit.soft !== null && p.fdCount >= limit.soft * warn;
-    if (onlyPids === null && closeWait.length === 0 && unidentified.length === 0 && !nearLimit) continue;
+    if (onlyPids === null && closeWait.length === 0 && finished.length === 0 && unlisted.length === 0 && !nearLimit) continue;
     const leak: ProcessLeaks = {
       pid: p.pid,
       comm: p.comm,
@@ -127,17 +164,23 @@ export async function findLeaks(options: LeakOptions = {}): Promise<LeakReport> 
       nofileSoft: limit.soft,
       nofileHard: limit.hard,
       closeWait,
-      unidentified,
+      finished,
+      unlisted,
       peers: [...countBy(closeWait, (c) => c.daddr)].map(([peer, count]) => ({ peer: String(peer), count })).sort((a, b) => b.count - a.count),
       localPorts: [...countBy(closeWait, (c) => c.sport)].map(([port, count]) => ({ port: Number(port), count })).sort((a, b) => b.count - a.count),
     };
     if (prev !== undefined) {
-      leak.growth = { closeWait: closeWait.length - prev.closeWait.length, unidentified: unidentified.length - prev.unidentified.length, fdCount: p.fdCount - prev.fdCount };
+      leak.growth = {
+        closeWait: closeWait.length - prev.closeWait.length,
+        finished: finished.length - prev.finished.length,
+        unlisted: unlisted.length - prev.unlisted.length,
+        fdCount: p.fdCount - prev.fdCount,
+      };
     }
     processes.push(leak);
   }
-  processes.sort((a, b) => b.closeWait.length + b.unidentified.length - (a.closeWait.length + a.unidentified.length) || a.pid - b.pid);
-  return { takenAt: now, source: table.source, ...(table.note === undefined ? {} : { note: table.note }), processes, unreadable: table.scan.unreadable };
+  processes.sort((a, b) => b.closeWait.length + b.finished.length - (a.closeWait.length + a.finished.length) || b.unlisted.length - a.unlisted.length || a.pid - b.pid);
+  return { takenAt: now, source: table.source, ...(table.note === undefined ? {} : { note: table.note }), processes, unreadable: table.scan.unreadable, skipped: table.scan.skipped };
 }
 
 /** Plain-words explanation of one process's findings: what it means and what to fix. */
@@ -152,10 +195,18 @@ export function explainProcessLeaks(p: ProcessLeaks): string[] {
         'when read()/recv() returns 0 (EOF) or fails, close the socket (in a finally/defer block, including on exceptions and timeouts).',
     );
   }
-  if (p.unidentified.length > 0) {
+  if (p.finished.length > 0) {
     out.push(
-      `${p.unidentified.length} socket file descriptor(s) refer to sockets the kernel no longer lists in any protocol table (lsof: "can't identify protocol"). ` +
-        'Typically a TCP connection the kernel finished on its own (reset by the peer, or timed out) while the program kept the descriptor open: the same missing close(), later in life.',
+      `${p.finished.length === 1 ? '1 socket file descriptor holds a connection' : `${p.finished.length} socket file descriptors hold connections`} that an earlier sample saw in the kernel's tables and that the kernel has finished since (reset by the peer, or timed out), ` +
+        'while the program kept the descriptor open: the same missing close(), later in life.',
+    );
+  }
+  if (p.unlisted.length > 0) {
+    const also = p.closeWait.length > 0 || p.finished.length > 0 ? ' This program also leaks connections (above), so these are probably the same leak further on.' : '';
+    out.push(
+      `${p.unlisted.length === 1 ? '1 socket file descriptor refers to a socket' : `${p.unlisted.length} socket file descriptors refer to sockets`} in no protocol table (lsof: "can't identify protocol"), not counted as a leak: ` +
+        'a socket never bound or connected (a fresh socket(), a UDP socket kept for ioctl()) is like that, and so is a connection the kernel finished (reset, timed out) while the program kept the descriptor. ' +
+        `From outside the process the two look the same; --watch tells a connection that finishes while it watches.${also}`,
     );
   }
   if (p.nofileSoft !== null) {

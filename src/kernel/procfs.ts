@@ -6,7 +6,7 @@
  * joined to their owners (what lsof and ss -p do). Reading another user's fd table needs root
  * (CAP_SYS_PTRACE); processes we may not read are skipped and counted.
  */
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 
 export interface SocketFd {
   fd: number;
@@ -22,10 +22,22 @@ export interface ProcessSockets {
   sockets: SocketFd[];
 }
 
+/** A process the scan could not look into, and why (the errno of the /proc read). */
+export interface SkippedProcess {
+  pid: number;
+  comm: string;
+  /** The /proc file that could not be read. */
+  path: string;
+  /** ENOENT/ESRCH: it exited during the scan; EACCES/EPERM: not allowed; or another errno. */
+  code: string;
+}
+
 export interface ProcScan {
   processes: ProcessSockets[];
   /** Processes whose fd table could not be read (permission, or they exited meanwhile). */
   unreadable: number;
+  /** The same processes, with the reason. */
+  skipped: SkippedProcess[];
 }
 
 export async function listPids(): Promise<number[]> {
@@ -55,11 +67,16 @@ export async function netnsInode(pid: number | 'self'): Promise<number | null> {
 
 /** The socket fds of one process; null when its fd table cannot be read. */
 export async function readProcessSockets(pid: number): Promise<ProcessSockets | null> {
+  const r = await probeProcessSockets(pid);
+  return 'code' in r ? null : r;
+}
+
+async function probeProcessSockets(pid: number): Promise<ProcessSockets | SkippedProcess> {
   let fds: string[];
   try {
     fds = await readdir(`/proc/${pid}/fd`);
-  } catch {
-    return null;
+  } catch (e) {
+    return { pid, comm: await readComm(pid), path: `/proc/${pid}/fd`, code: (e as NodeJS.ErrnoException).code ?? 'EIO' };
   }
   const sockets: SocketFd[] = [];
   await Promise.all(
@@ -87,25 +104,46 @@ export interface ScanOptions {
 export async function scanProcesses(options: ScanOptions = {}): Promise<ProcScan> {
   const pids = options.pids ?? (await listPids());
   const processes: ProcessSockets[] = [];
-  let unreadable = 0;
+  const skipped: SkippedProcess[] = [];
   const self = process.pid;
   for (let i = 0; i < pids.length; i += 64) {
     const batch = await Promise.all(
-      pids.slice(i, i + 64).map(async (pid) => {
+      pids.slice(i, i + 64).map(async (pid): Promise<ProcessSockets | SkippedProcess | null> => {
         if (options.netnsInode !== undefined && options.netnsInode !== null) {
-          const ns = await netnsInode(pid);
-          if (ns === null) return 'unreadable' as const;
-          if (ns !== options.netnsInode) return null;
+          try {
+            const m = /^net:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/ns/net`));
+            if (m !== null && Number(m[1]) !== options.netnsInode) return null;
+          } catch (e) {
+            return { pid, comm: await readComm(pid), path: `/proc/${pid}/ns/net`, code: (e as NodeJS.ErrnoException).code ?? 'EIO' };
+          }
         }
-        return (await readProcessSockets(pid)) ?? ('unreadable' as const);
+        return probeProcessSockets(pid);
       }),
     );
     for (const r of batch) {
-      if (r === 'unreadable') unreadable++;
-      else if (r !== null && r.pid !== self) processes.push(r);
+      if (r === null) continue;
+      if ('code' in r) skipped.push(r);
+      else if (r.pid !== self) processes.push(r);
     }
   }
-  return { processes, unreadable };
+  return { processes, unreadable: skipped.length, skipped };
+}
+
+/** True when a skipped process had merely exited before the scan reached it. */
+export function exitedDuringScan(s: SkippedProcess): boolean {
+  return s.code === 'ENOENT' || s.code === 'ESRCH';
+}
+
+/** The "ip netns" name of a network namespace (by inode), if it has one. */
+export async function netnsName(inode: number): Promise<string | null> {
+  for (const name of await readdir('/run/netns').catch(() => [] as string[])) {
+    try {
+      if ((await stat(`/run/netns/${name}`)).ino === inode) return name;
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return null;
 }
 
 /** inode → the processes (pid, comm, fd) that hold it. */

@@ -4,10 +4,11 @@
  * escapeForTerminal first.
  */
 import { endpointText, escapeForTerminal } from '../report/terminal.js';
-import { closeWaitTuple, explainProcessLeaks, type LeakReport } from './leaks.js';
+import { closeWaitTuple, explainProcessLeaks, isLeaking, type LeakReport } from './leaks.js';
+import { exitedDuringScan, type SkippedProcess } from './procfs.js';
 import type { ReasonCount } from './reason-count.js';
-import type { TcpSocket } from './tcp-socket.js';
-import { shortStateName } from './tcp-states.js';
+import { finReceived, type TcpSocket } from './tcp-socket.js';
+import { shortStateName, TCP_LISTEN, TCP_SYN_SENT } from './tcp-states.js';
 import type { KernelEvent } from './trace-events.js';
 import { ERRNO_TEXT } from './errno.js';
 
@@ -79,51 +80,92 @@ function ms(n: number | undefined): string {
   return `${(n / 60000).toFixed(1)}min`;
 }
 
+/** Plural of a count: "1 process", "2 processes". */
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function formatSocketTable(sockets: TcpSocket[]): string {
   const head = ['STATE', 'LOCAL', 'PEER', 'RECV-Q', 'SEND-Q', 'RTT', 'RETR', 'UNACK', 'LOST', 'LAST-RECV', 'LAST-SEND', 'TIMER', 'PROCESS'];
+  let listeners = false;
   const rows = sockets.map((s) => {
     const i = s.tcpInfo;
+    const listen = s.stateCode === TCP_LISTEN;
+    listeners ||= listen;
+    // No RTT, unacked or lost segments, no data times for a listener or a connection that has not
+    // been established (the kernel reports 0, or the time since boot for "never").
+    const noExchange = listen || s.stateCode === TCP_SYN_SENT;
     return [
       shortStateName(s.state),
       endpointText(s.saddr, s.sport),
-      s.stateCode === 10 ? '*' : endpointText(s.daddr, s.dport),
-      String(s.rqueue),
+      listen ? '*' : endpointText(s.daddr, s.dport),
+      // For a listener the kernel's rqueue/wqueue are the accept queue and the backlog (the footnote says so).
+      String(s.unreadBytes ?? s.rqueue),
       String(s.wqueue),
-      i === undefined ? '-' : `${(i.rttUs / 1000).toFixed(2)}ms`,
+      i === undefined || noExchange ? '-' : `${(i.rttUs / 1000).toFixed(2)}ms`,
       i === undefined ? String(s.timerRetrans) : `${i.retransmits}/${i.totalRetrans}`,
-      i === undefined ? '-' : String(i.unacked),
-      i === undefined ? '-' : String(i.lost),
-      i === undefined ? '-' : ms(i.lastDataRecvMs),
-      i === undefined ? '-' : ms(i.lastDataSentMs),
+      i === undefined || listen ? '-' : String(i.unacked),
+      i === undefined || listen ? '-' : String(i.lost),
+      // tcpi_bytes_received counts the peer's FIN as one byte.
+      i === undefined || noExchange || (i.bytesReceived !== undefined && i.bytesReceived - (finReceived(s.state) ? 1 : 0) <= 0) ? '-' : ms(i.lastDataRecvMs),
+      i === undefined || noExchange || i.bytesSent === 0 ? '-' : ms(i.lastDataSentMs),
       s.timer === 'off' ? '-' : `${s.timer}(${ms(s.timerExpiresMs)})`,
       s.owners.length === 0 ? '-' : s.owners.map((o) => `${escapeForTerminal(o.comm)}/${o.pid}/fd${o.fd}`).join(','),
     ];
   });
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  return [head, ...rows].map((r) => r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]!))).join(' ')).join('\n');
+  const table = [head, ...rows].map((r) => r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]!))).join(' ')).join('\n');
+  const notes = ['RECV-Q: bytes not yet read by the application (the peer\'s FIN is not counted); LAST-RECV/LAST-SEND: since data was last received/sent, "-" when none was'];
+  if (listeners) notes.push('LISTEN: RECV-Q is the accept queue (connections not yet accept()ed), SEND-Q its limit (the listen() backlog)');
+  return `${table}\n\n${notes.join('\n')}`;
+}
+
+/**
+ * One line about the processes a scan could not look into, or '' when there are none: which,
+ * and why, in the words that fit (exited meanwhile; not allowed — and only when not root, the
+ * suggestion to be root).
+ */
+export function formatUnreadable(skipped: readonly SkippedProcess[]): string {
+  if (skipped.length === 0) return '';
+  const exited = skipped.filter(exitedDuringScan);
+  const denied = skipped.filter((s) => !exitedDuringScan(s));
+  const parts: string[] = [];
+  if (denied.length > 0) {
+    const shown = denied.slice(0, 3).map((s) => `pid ${s.pid} (${escapeForTerminal(s.comm)}): cannot read ${s.path} (${s.code})`);
+    const root = typeof process.getuid === 'function' && process.getuid() === 0;
+    parts.push(`${shown.join(', ')}${denied.length > 3 ? `, and ${denied.length - 3} more` : ''}${root ? '' : ' (other users\' processes need root)'}`);
+  }
+  if (exited.length > 0) parts.push(`${plural(exited.length, 'process', 'processes')} exited during the scan`);
+  return `(${plural(skipped.length, 'process', 'processes')} could not be inspected: ${parts.join('; ')})`;
 }
 
 export function formatLeakReport(report: LeakReport, detailLimit = 10): string {
   const out: string[] = [];
-  if (report.processes.length === 0) {
-    out.push('no socket leaks found: no process holds CLOSE_WAIT sockets or unidentifiable socket fds, and none is near its file limit');
+  if (!report.processes.some((p) => isLeaking(p) || (p.nofileSoft !== null && p.fdCount >= p.nofileSoft * 0.8))) {
+    out.push('no socket leaks found: no process holds CLOSE_WAIT sockets or connections the kernel finished, and none is near its file limit');
   }
   for (const p of report.processes) {
     const limit = p.nofileSoft === null ? 'unlimited' : String(p.nofileSoft);
-    const growth = p.growth === undefined ? '' : `  (since last sample: CLOSE_WAIT ${p.growth.closeWait >= 0 ? '+' : ''}${p.growth.closeWait}, unidentified ${p.growth.unidentified >= 0 ? '+' : ''}${p.growth.unidentified}, fds ${p.growth.fdCount >= 0 ? '+' : ''}${p.growth.fdCount})`;
-    out.push(`pid ${p.pid} (${escapeForTerminal(p.comm)}): ${p.closeWait.length} CLOSE_WAIT, ${p.unidentified.length} unidentified socket fds, ${p.fdCount} fds open of ${limit} allowed (${p.socketFdCount} sockets)${growth}`);
+    const signed = (n: number): string => `${n >= 0 ? '+' : ''}${n}`;
+    const growth = p.growth === undefined ? '' : `  (since last sample: CLOSE_WAIT ${signed(p.growth.closeWait)}, finished ${signed(p.growth.finished)}, unlisted ${signed(p.growth.unlisted)}, fds ${signed(p.growth.fdCount)})`;
+    out.push(`pid ${p.pid} (${escapeForTerminal(p.comm)}): ${p.closeWait.length} CLOSE_WAIT, ${p.finished.length} finished by the kernel, ${plural(p.unlisted.length, 'unlisted socket fd', 'unlisted socket fds')}, ${p.fdCount} fds open of ${limit} allowed (${plural(p.socketFdCount, 'socket', 'sockets')})${growth}`);
     for (const c of p.closeWait.slice(0, detailLimit)) {
       const age = c.sinceLastAckMs === null ? '' : `, peer's last ACK ${ms(c.sinceLastAckMs)} ago`;
       const seen = report.takenAt > c.firstSeen ? `, seen for ${ms(Math.round((report.takenAt - c.firstSeen) * 1000))}` : '';
       out.push(`  fd ${c.fd}: ${closeWaitTuple(c)}  CLOSE-WAIT${c.unreadBytes > 0 ? `, ${c.unreadBytes} unread bytes` : ''}${age}${seen}`);
     }
     if (p.closeWait.length > detailLimit) out.push(`  … ${p.closeWait.length - detailLimit} more CLOSE_WAIT sockets`);
-    if (p.unidentified.length > 0) {
-      const shown = p.unidentified.slice(0, detailLimit).map((u) => `fd ${u.fd} (inode ${u.inode})`).join(', ');
-      out.push(`  unidentified: ${shown}${p.unidentified.length > detailLimit ? ', …' : ''}`);
+    for (const [label, list] of [
+      ['finished', p.finished],
+      ['unlisted', p.unlisted],
+    ] as const) {
+      if (list.length === 0) continue;
+      const shown = list.slice(0, detailLimit).map((u) => `fd ${u.fd} (inode ${u.inode})`).join(', ');
+      out.push(`  ${label}: ${shown}${list.length > detailLimit ? ', …' : ''}`);
     }
     for (const why of explainProcessLeaks(p)) out.push(`  → ${why}`);
   }
-  if (report.unreadable > 0) out.push(`(${report.unreadable} processes could not be inspected: they exited during the scan, or, when not root, belong to another user)`);
+  const unreadable = formatUnreadable(report.skipped);
+  if (unreadable !== '') out.push(unreadable);
   return out.join('\n');
 }

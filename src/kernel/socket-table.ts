@@ -7,10 +7,12 @@
  * another one); only processes of that namespace are scanned for owners.
  */
 import { readProcNetTcp } from './proc-net-tcp.js';
-import { netnsInode, ownersByInode, type ProcScan, scanProcesses } from './procfs.js';
+import { existsSync } from 'node:fs';
+import { netnsInode, netnsName, ownersByInode, type ProcScan, readComm, scanProcesses } from './procfs.js';
 import { dumpTcpSockets } from './sockdiag.js';
-import type { TcpSocket } from './tcp-socket.js';
+import { type TcpSocket, unreadBytesOf } from './tcp-socket.js';
 import { TsleuthError } from '../errors.js';
+import { escapeForTerminal } from '../report/terminal.js';
 
 export type SocketSource = 'netlink' | 'proc';
 
@@ -56,7 +58,11 @@ export async function readSocketTable(query: SocketQuery = {}): Promise<SocketTa
   }
   const scan = await scanProcesses({ netnsInode: await netnsInode('self') });
   const owners = ownersByInode(scan);
-  for (const s of sockets) if (s.inode !== 0) s.owners = owners.get(s.inode) ?? [];
+  for (const s of sockets) {
+    if (s.inode !== 0) s.owners = owners.get(s.inode) ?? [];
+    const unread = unreadBytesOf(s);
+    if (unread !== null) s.unreadBytes = unread;
+  }
   const states = query.states && query.states.length > 0 ? new Set(query.states) : null;
   const ports = query.ports && query.ports.length > 0 ? new Set(query.ports) : null;
   const pids = query.pids && query.pids.length > 0 ? new Set(query.pids) : null;
@@ -68,4 +74,25 @@ export async function readSocketTable(query: SocketQuery = {}): Promise<SocketTa
   );
   sockets.sort((a, b) => a.stateCode - b.stateCode || a.sport - b.sport || a.dport - b.dport);
   return { sockets, source, ...(note === undefined ? {} : { note }), scan, takenAt: Date.now() / 1000 };
+}
+
+/**
+ * Checks `--pid` values for commands that read this network namespace's tables: a process that
+ * does not exist, or that lives in another network namespace (whose sockets are not in these
+ * tables), is a usage error with one sentence saying so, never an empty report.
+ */
+export async function checkPidsInThisNetns(pids: readonly number[], command: string): Promise<void> {
+  const here = await netnsInode('self');
+  for (const pid of pids) {
+    if (!existsSync(`/proc/${pid}`)) throw new TsleuthError('TSL_ERR_USAGE', `--pid ${pid}: no such process`);
+    const there = await netnsInode(pid);
+    if (here === null || there === null || there === here) continue;
+    const comm = escapeForTerminal(await readComm(pid));
+    const name = await netnsName(there);
+    const how = name !== null ? `ip netns exec ${name} tcpsleuth ${command} --pid ${pid}` : `nsenter -t ${pid} -n tcpsleuth ${command} --pid ${pid}`;
+    throw new TsleuthError(
+      'TSL_ERR_USAGE',
+      `--pid ${pid} (${comm}) lives in another network namespace (${name !== null ? `"${name}"` : `net:[${there}]`}), whose sockets are not in this namespace's tables: run "${how}"`,
+    );
+  }
 }

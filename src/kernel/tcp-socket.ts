@@ -29,8 +29,14 @@ export interface TcpSocket {
   /** Socket inode (0 for sockets without a file: TIME_WAIT, request sockets, orphans). */
   inode: number;
   uid: number;
-  /** Bytes in the receive queue; for a listener, connections waiting in the accept queue. */
+  /**
+   * idiag_rqueue / rx_queue as the kernel reports it: rcv_nxt - copied_seq, which counts the
+   * peer's FIN (one sequence number) until the application reads the end of the stream; for a
+   * listener, connections waiting in the accept queue.
+   */
   rqueue: number;
+  /** Data bytes the application has not read: rqueue without the FIN (absent for a listener). */
+  unreadBytes?: number;
   /** Bytes in the send queue; for a listener, the accept backlog. */
   wqueue: number;
   timer: SocketTimer;
@@ -49,4 +55,23 @@ export interface TcpSocket {
   shutdown?: number;
   /** Processes holding a file descriptor for this socket (filled in from /proc/<pid>/fd). */
   owners: SocketOwner[];
+}
+
+/** States in which the peer's FIN has been received (and counted in rqueue until it is read). */
+const FIN_RECEIVED = new Set(['TCP_CLOSE_WAIT', 'TCP_LAST_ACK', 'TCP_CLOSING', 'TCP_TIME_WAIT']);
+
+/**
+ * Unread data bytes of a socket: rqueue (rcv_nxt - copied_seq) less the FIN's sequence number
+ * when the peer closed. Once the application has read the end of the stream copied_seq passes
+ * the FIN and rqueue is 0, so "rqueue - 1, at least 0" is exact either way. Null for a listener
+ * (its rqueue is the accept queue).
+ */
+/** True when the peer's FIN has arrived: it then counts 1 in rqueue and in tcpi_bytes_received. */
+export function finReceived(state: string): boolean {
+  return FIN_RECEIVED.has(state);
+}
+
+export function unreadBytesOf(s: Pick<TcpSocket, 'state' | 'rqueue'>): number | null {
+  if (s.state === 'TCP_LISTEN') return null;
+  return FIN_RECEIVED.has(s.state) ? Math.max(0, s.rqueue - 1) : s.rqueue;
 }

@@ -24,6 +24,7 @@ export const TCP_STATE_NAMES: readonly string[] = [
 ];
 
 export const TCP_ESTABLISHED = 1;
+export const TCP_SYN_SENT = 2;
 export const TCP_CLOSE_WAIT = 8;
 export const TCP_LISTEN = 10;
 

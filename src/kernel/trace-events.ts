@@ -107,7 +107,14 @@ export type TraceLine =
   | { kind: 'unknown-event'; name: string }
   | { kind: 'other'; text: string };
 
-const HEADER_RE = /^\s*(.*)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?\[(\d+)\]\s+(\S+)\s+(\d+\.\d+):\s(.*)$/;
+/**
+ * The header: the kernel prints `%16s-%-7d` (comm right-aligned in at least 16 bytes, then the
+ * pid), the tgid with record-tgid, `[CPU]`, the flags and the timestamp. The comm field keeps its
+ * padding here: its width tells a complete header from the tail of a comm that held a newline.
+ */
+const HEADER_RE = /^(.*)-(\d+)\s+(?:\(\s*(\d+|-+)\)\s+)?\[(\d+)\]\s+(\S+)\s+(\d+\.\d+):\s(.*)$/;
+/** The comm field's width: TASK_COMM_LEN (16, with the NUL), the %16s of the header. */
+const COMM_FIELD_BYTES = 16;
 const LOST_RE = /^CPU:(\d+) \[LOST (\d+) EVENTS\]/;
 
 function contextOf(flags: string): ExecContext {
@@ -176,14 +183,23 @@ export class TraceLineParser {
     this.epochOffset = epochOffset;
   }
 
+  /**
+   * Lines short enough to be the start of a comm that held a newline (a task can name itself
+   * anything: prctl(PR_SET_NAME), /proc/self/comm), kept until the next header.
+   */
+  private held: string[] = [];
+
   parse(line: string): TraceLine {
-    if (line.startsWith(' => ')) return { kind: 'frame', frame: line.slice(4).trim() };
-    const m = HEADER_RE.exec(line);
+    const m = line.startsWith(' => ') ? null : HEADER_RE.exec(line);
     if (m === null) {
+      this.hold(line);
+      if (line.startsWith(' => ')) return { kind: 'frame', frame: line.slice(4).trim() };
       const lost = LOST_RE.exec(line);
       if (lost !== null) return { kind: 'lost', cpu: Number(lost[1]), count: Number(lost[2]) };
       return { kind: 'other', text: line };
     }
+    const comm = this.commOf(m[1]!);
+    this.held = [];
     const rest = m[7]!;
     if (rest === '<stack trace>') return { kind: 'stack' };
     let name: string;
@@ -217,12 +233,38 @@ export class TraceLineParser {
       reason: null,
       pid: tgid,
       tid,
-      comm: m[1]!.trim(),
+      comm,
       context,
       processIsOwner: context === 'task' && tgid !== 0,
     };
     if (!this.fill(event, parseKeyValues(body))) return { kind: 'unknown-event', name };
     return { kind: 'event', event };
+  }
+
+  private hold(line: string): void {
+    if (Buffer.byteLength(line) >= COMM_FIELD_BYTES) {
+      this.held = [];
+      return;
+    }
+    this.held.push(line);
+    if (this.held.length > COMM_FIELD_BYTES) this.held.shift();
+  }
+
+  /**
+   * The comm of a header. A complete header's comm field is at least 16 bytes wide (padding
+   * included); a narrower one is the end of a comm that held newlines, whose start came on the
+   * lines before: joined back, the field is 16 bytes again. When those lines are missing the
+   * name is unknown ("<...>", as the kernel says when it has no name), never the fragment, so
+   * "x\nsshd" cannot pass for "sshd".
+   */
+  private commOf(field: string): string {
+    if (Buffer.byteLength(field) >= COMM_FIELD_BYTES) return field.trimStart();
+    let joined = field;
+    for (let k = this.held.length - 1; k >= 0; k--) {
+      joined = `${this.held[k]}\n${joined}`;
+      if (Buffer.byteLength(joined) >= COMM_FIELD_BYTES) return joined.trimStart();
+    }
+    return '<...>';
   }
 
   private reasonCode(event: string, reason: string): number | undefined {

@@ -13,7 +13,7 @@
  */
 import { TsleuthError } from '../errors.js';
 import { type EventFormat, hasField, readEventFormat, resolveSymbolicKeys } from './event-format.js';
-import { EventMatcher, type TraceFilter } from './trace-filter.js';
+import { EventMatcher, findNetns, type NetnsRef, readNetnsAddresses, type TraceFilter } from './trace-filter.js';
 import { type KernelEvent, type KernelEventName, LineSplitter, TraceLineParser } from './trace-events.js';
 import { findTracefs, INSTANCE_PREFIX, TraceInstance, type TracePipe } from './tracefs.js';
 
@@ -155,7 +155,9 @@ export class Tracer implements AsyncIterable<KernelEvent> {
   private done = false;
   private failure: unknown = null;
   private stopping: Promise<TraceStats> | null = null;
+  private starting: Promise<void> | null = null;
   private nsScanner: NodeJS.Timeout | null = null;
+  private addrRefresher: NodeJS.Timeout | null = null;
 
   constructor(options: TracerOptions = {}) {
     this.options = options;
@@ -177,9 +179,17 @@ export class Tracer implements AsyncIterable<KernelEvent> {
     this.options.onNote?.(text);
   }
 
-  /** Creates the instance and starts reading; resolves when events are being recorded. */
-  async start(): Promise<void> {
-    if (this.instance !== null) throw new Error('Tracer.start() called twice');
+  /**
+   * Creates the instance and starts reading; resolves when events are being recorded. A stop()
+   * that comes while start() is still setting up waits for it, then removes the instance.
+   */
+  start(): Promise<void> {
+    if (this.starting !== null) throw new Error('Tracer.start() called twice');
+    this.starting = this.startInner();
+    return this.starting;
+  }
+
+  private async startInner(): Promise<void> {
     const root = this.options.tracefsRoot ?? (await findTracefs());
     const groups = this.options.groups ?? DEFAULT_GROUPS;
     const specs: EventSpec[] = [];
@@ -198,6 +208,8 @@ export class Tracer implements AsyncIterable<KernelEvent> {
     if (this.formats.size === 0) {
       throw new TsleuthError('TSL_ERR_ENV', 'none of the requested kernel events exists on this kernel (see the notes above); use a kernel with TCP tracepoints (Linux 4.16 or later)');
     }
+    checkReasons(this.options.filter?.reasons, this.formats);
+    const netnsRef = await this.learnNetnsAddresses();
     // One second of wall clock against the monotonic clock: trace timestamps become epoch times.
     const monoNow = Number(process.hrtime.bigint()) / 1e9;
     const epochOffset = Date.now() / 1000 - monoNow;
@@ -230,6 +242,22 @@ export class Tracer implements AsyncIterable<KernelEvent> {
       this.matcher.scanAll();
       this.nsScanner = setInterval(() => this.matcher.scanAll(), 50);
       this.nsScanner.unref();
+      if (netnsRef !== null) {
+        // Addresses configured after the start count from the next reading on.
+        let reading = false;
+        this.addrRefresher = setInterval(() => {
+          if (reading) return;
+          reading = true;
+          void readNetnsAddresses(netnsRef)
+            .then((a) => {
+              if (a !== null && !this.done) this.matcher.setNetnsAddresses(a);
+            })
+            .finally(() => {
+              reading = false;
+            });
+        }, 2000);
+        this.addrRefresher.unref();
+      }
     }
     const pipe = this.pipe;
     this.reader = pipe
@@ -243,6 +271,22 @@ export class Tracer implements AsyncIterable<KernelEvent> {
       .finally(() => {
         void this.stop();
       });
+  }
+
+  /**
+   * With a namespace filter: reads the namespace's addresses, by which events raised in interrupt
+   * context are attributed (trace-filter.ts). Returns the namespace to read them again from.
+   */
+  private async learnNetnsAddresses(): Promise<NetnsRef | null> {
+    const f = this.options.filter;
+    if (f?.netnsInode === undefined) return null;
+    const ref = f.netnsPath !== undefined ? { inode: f.netnsInode, path: f.netnsPath } : await findNetns(f.netnsInode);
+    const addrs = ref === null ? null : await readNetnsAddresses(ref);
+    if (addrs === null) {
+      this.note('the addresses of the network namespace could not be read ("nsenter" and "ip" are needed): events are attributed by the namespace of the task that was running, which for events raised in interrupt context (resets without a socket, drops) may be another namespace\'s');
+    }
+    this.matcher.setNetnsAddresses(addrs);
+    return addrs === null ? null : ref;
   }
 
   /** Kernel-side filter for an event: only what cannot drop an event the user-space filter keeps. */
@@ -337,6 +381,8 @@ export class Tracer implements AsyncIterable<KernelEvent> {
   stop(): Promise<TraceStats> {
     if (this.stopping !== null) return this.stopping;
     this.stopping = (async () => {
+      // A stop during start(): let the set-up finish (or fail), so the instance it makes is removed.
+      await this.starting?.catch(() => undefined);
       try {
         if (this.pipe !== null && this.pipe.isOpen) {
           try {
@@ -348,6 +394,7 @@ export class Tracer implements AsyncIterable<KernelEvent> {
         }
         this.pipe?.close();
         if (this.nsScanner !== null) clearInterval(this.nsScanner);
+        if (this.addrRefresher !== null) clearInterval(this.addrRefresher);
         await this.reader?.catch(() => undefined);
         await this.instance?.remove();
       } finally {
@@ -383,4 +430,30 @@ export class Tracer implements AsyncIterable<KernelEvent> {
     }
     if (this.failure !== null) throw this.failure;
   }
+}
+
+/**
+ * Checks `--reason` names against the reason tables of the events being traced, as this kernel's
+ * format files give them (enum sk_rst_reason, enum skb_drop_reason): a misspelt name would
+ * otherwise filter out every event and the trace would run empty without saying why.
+ */
+export function checkReasons(reasons: readonly string[] | undefined, formats: ReadonlyMap<string, EventFormat>): void {
+  if (reasons === undefined || reasons.length === 0) return;
+  const tables = new Map<string, string[]>();
+  for (const fmt of formats.values()) {
+    const t = fmt.symbols.get('reason');
+    if (t === undefined || t.byName.size === 0) continue;
+    const type = fmt.fields.find((f) => f.name === 'reason')?.type ?? `${fmt.name} reason`;
+    const list = tables.get(type.replace(/^enum\s+/, '')) ?? [];
+    for (const n of t.byName.keys()) if (!list.includes(n)) list.push(n);
+    tables.set(type.replace(/^enum\s+/, ''), list);
+  }
+  if (tables.size === 0) {
+    throw new TsleuthError('TSL_ERR_USAGE', `--reason: none of the traced events carries a reason on this kernel (reasons come with tcp_send_reset in --events resets, Linux 6.10, and kfree_skb in --events drops, Linux 5.17)`);
+  }
+  const known = new Set([...tables.values()].flat());
+  const bad = reasons.filter((r) => !known.has(r.trim().toUpperCase()));
+  if (bad.length === 0) return;
+  const valid = [...tables].map(([name, list]) => `${name}: ${list.join(', ')}`).join('; ');
+  throw new TsleuthError('TSL_ERR_USAGE', `--reason ${JSON.stringify(bad[0])} is not a reason of the traced events on this kernel (from their format files); valid names — ${valid}`);
 }

@@ -5,18 +5,23 @@
  * Namespaces are named `tsllab-<pid>-<random>` and tracing instances `tsllab-<pid>-<random>`:
  * those whose pid no longer exists are leftovers. Deleting a namespace kills the processes still
  * inside it (socket programs, tcpdump) and takes its nft tables and sysctls with it.
+ *
+ * It also removes the tracing instances of `tcpsleuth trace` runs killed with SIGKILL
+ * (`tsl-<pid>-<random>`, whose pid no longer exists), as `tcpsleuth trace` itself does when it
+ * starts: it is the one command that cleans up after tcpsleuth.
  */
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findTracefs, listInstances, removeLeftoverInstances } from '../kernel/tracefs.js';
+import { findTracefs, INSTANCE_PREFIX, listInstances, removeLeftoverInstances } from '../kernel/tracefs.js';
 import { LAB_INSTANCE_PREFIX } from './kernel-view.js';
 import { deleteNamespace, listNamespaces } from './netns.js';
 import { LAB_NETNS_PREFIX, LAB_TMP_PREFIX } from './runner.js';
 
 export interface CleanReport {
   namespaces: string[];
+  /** Tracing instances of killed lab runs, and of killed `tcpsleuth trace` runs. */
   instances: string[];
   /** Temporary recording directories of killed runs. */
   directories: string[];
@@ -48,6 +53,8 @@ export async function labClean(): Promise<CleanReport> {
   if (root !== null) {
     report.instances = await removeLeftoverInstances(root, LAB_INSTANCE_PREFIX);
     for (const n of await listInstances(root, LAB_INSTANCE_PREFIX)) if (!report.instances.includes(n)) report.busy.push(n);
+    // Instances of trace runs that are still alive are theirs: left alone, and not a lab run's.
+    report.instances.push(...(await removeLeftoverInstances(root, INSTANCE_PREFIX)));
   }
   for (const d of await readdir(tmpdir()).catch(() => [] as string[])) {
     if (!d.startsWith(LAB_TMP_PREFIX)) continue;

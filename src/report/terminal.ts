@@ -2,9 +2,35 @@
  * Terminal hygiene: anything that came from a capture or a peer is escaped before it reaches a
  * terminal, so no byte sequence in the input can move the cursor or recolour the screen.
  */
+/**
+ * Characters that reorder the text around them (Unicode bidirectional controls: LRE, RLE, PDF,
+ * LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM). A name holding U+202E shows the rest of the line
+ * reversed ("Trojan Source"), so they are escaped like control characters.
+ */
+const BIDI = '\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069';
+const UNSAFE_FOR_TERMINAL = new RegExp(`[\\x00-\\x1f\\x7f-\\x9f${BIDI}]`, 'g');
+const UNSAFE_IN_JSON = new RegExp(`[\\x7f-\\x9f${BIDI}]`, 'g');
+
 export function escapeForTerminal(s: string): string {
-  // C0 controls, DEL, C1 controls (including CSI 0x9b) become visible escapes.
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  // C0 controls, DEL, C1 controls (including CSI 0x9b) become \xNN; bidirectional controls \u{NNNN}.
+  return s.replace(UNSAFE_FOR_TERMINAL, (ch) => {
+    const c = ch.charCodeAt(0);
+    return c < 0x100 ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u{${c.toString(16)}}`;
+  });
+}
+
+/**
+ * JSON text that is safe to print on a terminal: JSON.stringify escapes C0 controls but writes
+ * DEL, C1 controls (U+009B is a CSI on many terminals) and bidirectional controls as they are.
+ * They can only occur inside strings, where \uXXXX means the same character to any JSON reader.
+ */
+export function escapeJsonForTerminal(json: string): string {
+  return json.replace(UNSAFE_IN_JSON, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** JSON.stringify for one JSON Lines record that may reach a terminal (see escapeJsonForTerminal). */
+export function jsonLine(value: unknown): string {
+  return escapeJsonForTerminal(JSON.stringify(value));
 }
 
 export function formatTime(epochSeconds: number): string {
