@@ -112,6 +112,19 @@ describe('chat join', () => {
     assert.equal(await within(j.exited, 5000, 'exit'), 2);
   });
 
+  it('gives up when input has ended and the server cannot be reached, naming the lines not delivered', async () => {
+    const { server, port } = await fakeServer(() => undefined);
+    await new Promise<void>((r) => server.close(() => r()));
+    const j = join([`127.0.0.1:${port}`]);
+    j.child.stdin!.end('hello\nsecond line\n');
+    await j.err.wait((l) => l === 'tcpsleuth chat: input has ended and the server cannot be reached: 2 lines not delivered', 5000, 'lines not delivered');
+    assert.equal(await within(j.exited, 5000, 'exit'), 2);
+    // Nothing queued: end of input simply quits, connected or not.
+    const quiet = join([`127.0.0.1:${port}`]);
+    quiet.child.stdin!.end();
+    assert.equal(await within(quiet.exited, 5000, 'exit'), 0);
+  });
+
   it('says "timed out" when SYNs go unanswered (dropped on a veth)', async () => {
     const a = await NetNamespace.create('tsl-t');
     cleanups.push(() => a.destroy());

@@ -49,8 +49,9 @@ export const END_MEANING: Record<EndReason, string> = {
     'broken pipe (EPIPE): we wrote after the connection was already closed or reset by the other side; ' +
     'what we wrote is lost (a C program without SIG_IGN for SIGPIPE would have died here)',
   'timed-out':
-    'connection timed out (ETIMEDOUT): the other side stopped acknowledging — retransmissions or keepalive probes ' +
-    'went unanswered, so the host is down, unplugged, or a firewall drops the packets (a half-open connection)',
+    'connection timed out (ETIMEDOUT): the other side did not answer — SYNs (while connecting), retransmissions or ' +
+    'keepalive probes went unanswered, so the host is down, unplugged, or a firewall drops the packets ' +
+    '(once connected: a half-open connection)',
   refused: 'connection refused (ECONNREFUSED): the host answered the SYN with RST — nothing listens on that port',
   unreachable: 'host unreachable (EHOSTUNREACH/ENETUNREACH): there is no route, or a router answered with ICMP unreachable',
   'not-found': 'host name not found: DNS (or /etc/hosts) has no address for it',

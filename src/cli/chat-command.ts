@@ -46,7 +46,8 @@ only server it hears, or asks which one.
   --discovery-port N     UDP port to listen on for announcements (default ${DEFAULT_DISCOVERY_PORT})
   --discover-time MS     how long to listen for announcements (default ${DEFAULT_DISCOVER_MS})
   Colour per nick unless NO_COLOR is set or output is not a terminal. When standard input is not
-  a terminal, lines are read from it and sent, and end of input quits.
+  a terminal, lines are read from it and sent, and end of input quits (once input has ended, a
+  failed attempt to connect ends the run with exit 2 instead of retrying).
 
 exit status: 0 ok, 2 usage error, the port cannot be bound, no server was found, or the
              connection failed or ended with --no-reconnect`;
@@ -301,6 +302,12 @@ async function joinPlain(client: ChatClient, status: (line: string) => void): Pr
   client.on('disconnected', (info: DisconnectInfo) => {
     status(statusText(info));
     if (info.retryInMs === null) failed = true;
+    else if (inputEnded) {
+      // Nothing more will be typed: one more failed attempt ends it rather than retrying forever.
+      status(`input has ended and the server cannot be reached: ${pending.length} line${pending.length === 1 ? '' : 's'} not delivered`);
+      failed = true;
+      client.close();
+    }
   });
   const closed = once(client, 'closed');
   const input = createInterface({ input: process.stdin, terminal: false });
@@ -317,7 +324,8 @@ async function joinPlain(client: ChatClient, status: (line: string) => void): Pr
   });
   input.on('close', () => {
     inputEnded = true;
-    if (client.isConnected && pending.length === 0) void client.quit();
+    // Lines typed while disconnected wait for the next connection, which sends them and quits.
+    if (client.isConnected || pending.length === 0) void client.quit();
   });
   client.start();
   await closed;
