@@ -125,11 +125,19 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value reset(napi_env env, napi_callback_info info) {
+/* The inflater a call was given as its only argument (NULL, with an exception pending, if none). */
+static Inflater *onlyArgument(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Inflater *inf = argc < 1 ? NULL : inflater(env, argv[0]);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    napi_throw_type_error(env, NULL, "tsl_inflate: expected an inflater");
+    return NULL;
+  }
+  return inflater(env, argv[0]);
+}
+
+static napi_value reset(napi_env env, napi_callback_info info) {
+  Inflater *inf = onlyArgument(env, info);
   if (inf == NULL) return NULL;
   napi_value result;
   CHECK(napi_create_int32(env, inflateReset(&inf->z), &result));
@@ -137,10 +145,7 @@ static napi_value reset(napi_env env, napi_callback_info info) {
 }
 
 static napi_value message(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Inflater *inf = argc < 1 ? NULL : inflater(env, argv[0]);
+  Inflater *inf = onlyArgument(env, info);
   if (inf == NULL) return NULL;
   napi_value result;
   if (inf->z.msg == NULL) CHECK(napi_get_null(env, &result));
