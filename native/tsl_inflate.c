@@ -11,6 +11,7 @@
  *                                            → zlib's status; state[0] = bytes consumed, state[1] = produced
  *   inflateReset(h)                          → for the next member
  *   inflateMessage(h)                        → zlib's text for the last error, or null
+ *   inflateEnd(h)                            → frees zlib's state now (else the garbage collector does)
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -61,13 +62,19 @@ static napi_value create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+/* A live inflater (not ended), or NULL with an exception pending. */
 static Inflater *inflater(napi_env env, napi_value v) {
   void *data = NULL;
   if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
     napi_throw_type_error(env, NULL, "tsl_inflate: not an inflater");
     return NULL;
   }
-  return data;
+  Inflater *inf = data;
+  if (!inf->ready) {
+    napi_throw_error(env, NULL, "tsl_inflate: the inflater was ended");
+    return NULL;
+  }
+  return inf;
 }
 
 /* A [off, off + len) window of a Buffer argument, checked against its length. */
@@ -153,12 +160,21 @@ static napi_value message(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value end(napi_env env, napi_callback_info info) {
+  Inflater *inf = onlyArgument(env, info);
+  if (inf == NULL) return NULL;
+  inflateEnd(&inf->z);
+  inf->ready = 0;
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"inflateCreate", NULL, create, NULL, NULL, NULL, napi_default, NULL},
       {"inflateRun", NULL, run, NULL, NULL, NULL, napi_default, NULL},
       {"inflateReset", NULL, reset, NULL, NULL, NULL, napi_default, NULL},
       {"inflateMessage", NULL, message, NULL, NULL, NULL, napi_default, NULL},
+      {"inflateEnd", NULL, end, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

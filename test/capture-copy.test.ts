@@ -38,6 +38,29 @@ it('the same segment from another interface within 2 ms is a copy: counted once,
   }
 });
 
+it('copies of several connections interleaved (a busy bridge): each is compared with its own sender', async () => {
+  // Two connections, each segment on interface 0 and then, after the other connection's segment,
+  // on interface 1: A, B, A', B', ...
+  const a = handshakeDataClose(t0, '10.0.0.1', '10.0.0.2').map((s, i) => ({ ...s, ipId: 200 + i }));
+  const b = handshakeDataClose(t0, '10.0.0.3', '10.0.0.4').map((s, i) => ({ ...s, ipId: 300 + i }));
+  const frames: FrameSpec[] = [];
+  a.forEach((s, i) => {
+    const t = t0 + i * 0.01;
+    frames.push({ ts: t, data: ethernet(tcpIpPacket(s)), iface: 0 });
+    frames.push({ ts: t + 0.00001, data: ethernet(tcpIpPacket(b[i]!)), iface: 0 });
+    frames.push({ ts: t + 0.00002, data: ethernet(tcpIpPacket(s)), iface: 1 });
+    frames.push({ ts: t + 0.00003, data: ethernet(tcpIpPacket(b[i]!)), iface: 1 });
+  });
+  const r = await analyzeBuffer(pcapngFile([{ interfaces: [{ linkType: 1 }, { linkType: 1 }], frames }]));
+  assert.equal(r.error, null);
+  assert.equal(r.summary!.capture_copies, 2 * a.length);
+  for (const c of r.connections) {
+    assert.equal(c.history, 'ShADadfF');
+    assert.equal(c.orig_pkts + c.resp_pkts, a.length);
+    assert.deepEqual(c.findings, []);
+  }
+});
+
 it('not a copy: the same interface, a new IPv4 id, other bytes, or too late', async () => {
   const plain = await analyzed(withExtra(-1, (s) => ({ spec: s, iface: 1, dt: 0 })));
   const cases: [string, (s: TcpSegmentSpec) => { spec: TcpSegmentSpec; iface: number; dt: number }][] = [

@@ -984,6 +984,15 @@ describe('diagnosis rules on synthetic captures', () => {
   });
 });
 
+describe('a zero window still shut when the capture ends', () => {
+  it('is a stall however short the capture saw it (it never reopened)', async () => {
+    const cv = new Conv({ ...V4, sport: 9201 }).handshake().c('PA', { len: 1000 }).s('A', { win: 0 }).c('A', { dt: 0.05 });
+    const f = (await analyzeConv(cv))[0]!.findings.find((x) => x.kind === 'zero-window');
+    assert.ok(f !== undefined, 'no zero-window finding');
+    assert.equal(f.by, 'resp');
+  });
+});
+
 describe('unanswered requests: acknowledged by the server kernel, never answered', () => {
   const request = (sport: number): Conv => new Conv({ ...V4, sport }).handshake().c('PA', { len: 120 }).s('A');
   const kind = (recs: ConnectionRecord[]): Finding | undefined => recs[0]!.findings.find((f) => f.kind === 'unanswered-request');
@@ -1032,5 +1041,9 @@ describe('unanswered requests: acknowledged by the server kernel, never answered
     await none(request(9106).c('A', { dt: 0.5 }), 'half a second of silence');
     await none(request(9107).c('FA').s('PA', { len: 50, dt: 1.5 }).s('FA').c('A'), 'half-close, then the answer');
     await none(new Conv({ ...V4, sport: 9108 }).handshake().c('PA', { len: 120 }).c('A', { dt: 5 }), 'never acknowledged: the network, not the application');
+    // The server's answer is missing from the capture, but the client acknowledged it, and the server's FIN comes after it.
+    const lost = request(9111);
+    lost.sNext = (lost.sNext + 24) >>> 0;
+    await none(lost.c('A', { dt: 0.5 }).s('FA', { dt: 1.5 }).c('FA').s('A'), 'an answer the capture missed');
   });
 });

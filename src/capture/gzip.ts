@@ -18,6 +18,7 @@ import { loadAddon } from '../native-addon.js';
 
 interface InflateAddon {
   inflateCreate(): unknown;
+  inflateEnd(h: unknown): void;
   inflateRun(h: unknown, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number, state: Int32Array): number;
   inflateReset(h: unknown): number;
   inflateMessage(h: unknown): string | null;
@@ -70,50 +71,58 @@ export async function* gunzip(src: AsyncIterable<Buffer>, file: string, faults: 
     return input.length > pos;
   };
 
-  for (let turn = 0; ; turn = (turn + 1) % 3) {
-    const out = outs[turn]!;
-    let filled = 0;
-    let fault: TsleuthError | null = null;
-    let finished = false;
-    while (filled < OUT_SIZE) {
-      if (!inMember) {
-        // After a member: another one, zero padding (ignored, as by gzip), garbage, or the end.
-        if (!(await want(2))) {
-          finished = true;
+  try {
+    for (let turn = 0; ; turn = (turn + 1) % 3) {
+      const out = outs[turn]!;
+      let filled = 0;
+      let fault: TsleuthError | null = null;
+      let finished = false;
+      while (filled < OUT_SIZE) {
+        // Input used up: hand on what is inflated before waiting for more (a live pipe, Ctrl-C).
+        if (filled > 0 && pos === input.length && !sourceDone) break;
+        if (!inMember) {
+          // After a member: another one, zero padding (ignored, as by gzip), garbage, or the end.
+          if (!(await want(2))) {
+            finished = true;
+            break;
+          }
+          if (input[pos] === 0x1f && input[pos + 1] === 0x8b) {
+            z.inflateReset(h);
+            inMember = true;
+          } else if (input[pos] === 0 && input.subarray(pos).every((b) => b === 0)) {
+            pos = input.length;
+          } else {
+            faults.trailingGarbage();
+            finished = true;
+            break;
+          }
+          continue;
+        }
+        if (!(await want(1))) {
+          fault = new TsleuthError('TSL_ERR_TRUNCATED', 'the gzip stream ends early (the compressed file was cut off)', { file, offset: offset + filled });
           break;
         }
-        if (input[pos] === 0x1f && input[pos + 1] === 0x8b) {
-          z.inflateReset(h);
-          inMember = true;
-        } else if (input[pos] === 0 && input.subarray(pos).every((b) => b === 0)) {
-          pos = input.length;
-        } else {
-          faults.trailingGarbage();
-          finished = true;
+        const status = z.inflateRun(h, input, pos, input.length - pos, out, filled, OUT_SIZE - filled, state);
+        pos += state[0]!;
+        filled += state[1]!;
+        if (status === Z_STREAM_END) inMember = false;
+        else if (status === Z_NEED_DICT || (status < 0 && status !== Z_BUF_ERROR)) {
+          const why = z.inflateMessage(h) ?? `zlib status ${status}`;
+          fault = new TsleuthError('TSL_ERR_CORRUPT', `the gzip stream is corrupt (${WRAPPER_FAULTS[why] ?? why})`, { file, offset: offset + filled });
           break;
         }
-        continue;
       }
-      if (!(await want(1))) {
-        fault = new TsleuthError('TSL_ERR_TRUNCATED', 'the gzip stream ends early (the compressed file was cut off)', { file, offset: offset + filled });
-        break;
+      // What came before a fault is handed on first.
+      if (filled > 0) {
+        offset += filled;
+        yield out.subarray(0, filled);
       }
-      const status = z.inflateRun(h, input, pos, input.length - pos, out, filled, OUT_SIZE - filled, state);
-      pos += state[0]!;
-      filled += state[1]!;
-      if (status === Z_STREAM_END) inMember = false;
-      else if (status === Z_NEED_DICT || (status < 0 && status !== Z_BUF_ERROR)) {
-        const why = z.inflateMessage(h) ?? `zlib status ${status}`;
-        fault = new TsleuthError('TSL_ERR_CORRUPT', `the gzip stream is corrupt (${WRAPPER_FAULTS[why] ?? why})`, { file, offset: offset + filled });
-        break;
-      }
+      if (fault !== null) throw fault;
+      if (finished) return;
     }
-    // What came before a fault is handed on first.
-    if (filled > 0) {
-      offset += filled;
-      yield out.subarray(0, filled);
-    }
-    if (fault !== null) throw fault;
-    if (finished) return;
+  } finally {
+    z.inflateEnd(h);
+    // Stopped before the source's end (garbage after the last member, a fault): close it.
+    void it.return?.().catch(() => undefined);
   }
 }

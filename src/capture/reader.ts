@@ -53,44 +53,53 @@ export class CaptureReader {
   async *read(): AsyncGenerator<void> {
     const raw = await this.openSource();
     const stopped = this.signal === undefined ? null : whenAborted(this.signal);
-    const it = raw[Symbol.asyncIterator]();
-    // Collect the first bytes: 4 decide between gzip, pcap and pcapng.
-    let sniffed = await this.sniff(it, stopped);
-    if (sniffed === null) return;
-    let chunks: AsyncIterable<Buffer> = prepend(sniffed, { [Symbol.asyncIterator]: () => it });
-    let compressed = false;
-    if (sniffed.length >= 2 && sniffed.readUInt16BE(0) === GZIP_MAGIC) {
-      compressed = true;
-      const dit = gunzip(chunks, this.name, { trailingGarbage: () => this.noteFault('gzip_trailing_garbage') })[Symbol.asyncIterator]();
-      sniffed = await this.sniff(dit, stopped);
+    // The iterators opened here, outermost last: let go of on the way out, however that is
+    // (the end, an error, Ctrl-C, a consumer that stops early), so the file is closed.
+    const opened: AsyncIterator<Buffer>[] = [raw[Symbol.asyncIterator]()];
+    try {
+      const it = opened[0]!;
+      // Collect the first bytes: 4 decide between gzip, pcap and pcapng.
+      let sniffed = await this.sniff(it, stopped);
       if (sniffed === null) return;
-      chunks = prepend(sniffed, { [Symbol.asyncIterator]: () => dit });
-    }
-    if (sniffed.length < 4) {
-      throw new TsleuthError('TSL_ERR_NOT_A_CAPTURE', sniffed.length === 0 ? 'the capture is empty' : 'the capture is too short to be a pcap or pcapng file', {
-        file: this.name,
-        offset: 0,
-      });
-    }
-    this.parser = this.makeParser(sniffed, compressed);
-    const parser = this.parser;
-    for (const [reason, n] of this.earlyFaults) parser.info.faults.set(reason, n);
-    const source = chunks[Symbol.asyncIterator]();
-    for (;;) {
-      let r: IteratorResult<Buffer> | null;
-      try {
-        r = await this.pull(source, stopped);
-      } catch (e) {
-        // A fault of the compression: name the frame it cut into, as the parsers do for theirs.
-        if (e instanceof TsleuthError && e.context.frame === undefined) e.context.frame = parser.info.frames + 1;
-        throw e;
+      let chunks: AsyncIterable<Buffer> = prepend(sniffed, { [Symbol.asyncIterator]: () => it });
+      let compressed = false;
+      if (sniffed.length >= 2 && sniffed.readUInt16BE(0) === GZIP_MAGIC) {
+        compressed = true;
+        const dit = gunzip(chunks, this.name, { trailingGarbage: () => this.noteFault('gzip_trailing_garbage') })[Symbol.asyncIterator]();
+        opened.push(dit);
+        sniffed = await this.sniff(dit, stopped);
+        if (sniffed === null) return;
+        chunks = prepend(sniffed, { [Symbol.asyncIterator]: () => dit });
       }
-      if (r === null) return;
-      if (r.done === true) break;
-      parser.push(r.value);
-      yield;
+      if (sniffed.length < 4) {
+        throw new TsleuthError('TSL_ERR_NOT_A_CAPTURE', sniffed.length === 0 ? 'the capture is empty' : 'the capture is too short to be a pcap or pcapng file', {
+          file: this.name,
+          offset: 0,
+        });
+      }
+      this.parser = this.makeParser(sniffed, compressed);
+      const parser = this.parser;
+      for (const [reason, n] of this.earlyFaults) parser.info.faults.set(reason, n);
+      const source = chunks[Symbol.asyncIterator]();
+      for (;;) {
+        let r: IteratorResult<Buffer> | null;
+        try {
+          r = await this.pull(source, stopped);
+        } catch (e) {
+          // A fault of the compression: name the frame it cut into, as the parsers do for theirs.
+          if (e instanceof TsleuthError && e.context.frame === undefined) e.context.frame = parser.info.frames + 1;
+          throw e;
+        }
+        if (r === null) return;
+        if (r.done === true) break;
+        parser.push(r.value);
+        yield;
+      }
+      parser.end();
+    } finally {
+      // Not awaited: after Ctrl-C a read of a quiet pipe may still be pending under them.
+      for (const x of opened.reverse()) x.return?.().catch(() => undefined);
     }
-    parser.end();
   }
 
   /** The source's first bytes (at least 4 unless it ends sooner); null if interrupted. */
@@ -170,12 +179,19 @@ export class CaptureReader {
  */
 async function* readInTurns(read: (into: Buffer) => Promise<number>, close: () => Promise<void>): AsyncGenerator<Buffer> {
   const buffers = [Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE)];
-  let ahead = read(buffers[0]!);
+  // A read ahead that fails while nobody awaits it (the consumer stopped) must not become an
+  // unhandled rejection: each gets a handler at once, and is still awaited where it is used.
+  const start = (into: Buffer): Promise<number> => {
+    const p = read(into);
+    p.catch(() => undefined);
+    return p;
+  };
+  let ahead = start(buffers[0]!);
   try {
     for (let turn = 0; ; turn = (turn + 1) % 3) {
       const bytesRead = await ahead;
       if (bytesRead === 0) return;
-      ahead = read(buffers[(turn + 1) % 3]!);
+      ahead = start(buffers[(turn + 1) % 3]!);
       yield buffers[turn]!.subarray(0, bytesRead);
     }
   } finally {

@@ -10,7 +10,7 @@ import { ReportDigest } from '../report/digest.js';
 import { writeConnectionJson } from '../report/json.js';
 import { JsonEncoder } from '../report/json-encoder.js';
 import { ProgressLine } from '../report/progress.js';
-import { counted, escapeForTerminal } from '../report/terminal.js';
+import { counted, escapeForTerminal, jsonLine } from '../report/terminal.js';
 import { FINDING_KINDS, topicNames } from '../diagnose/knowledge.js';
 import { renderConnectionTable, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
@@ -179,7 +179,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   if (fatal !== null && !damagedPartWay) throw fatal;
   if (values.json) {
     out.pushChunk(json.take());
-    await out.line(JSON.stringify(summary));
+    await out.line(jsonLine(summary));
   } else if (connectionId !== undefined) {
     const t = traced as { rows: PacketRow[]; record: ConnectionRecord } | null;
     if (t === null) {

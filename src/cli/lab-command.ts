@@ -9,7 +9,7 @@ import { loadNative } from '../lab/native.js';
 import { renderRun, renderTable } from '../lab/render.js';
 import { runScenario, type LabRun } from '../lab/runner.js';
 import { findScenario, SCENARIOS } from '../lab/scenarios/index.js';
-import { escapeForTerminal } from '../report/terminal.js';
+import { escapeForTerminal, jsonLine } from '../report/terminal.js';
 import { EXIT } from './exit-codes.js';
 import { LineWriter } from './output.js';
 
@@ -87,7 +87,7 @@ export async function runLab(argv: string[]): Promise<number> {
         if (values.all && !values.json) process.stderr.write(`lab: ${s!.name} …\n`);
         const run = await runScenario(s!, dir === undefined ? {} : { outDir: dir });
         runs.push(run);
-        if (values.json) await out.line(JSON.stringify(run.truth));
+        if (values.json) await out.line(jsonLine(run.truth));
         else if (!values.all) await out.line(renderRun(run));
       }
       if (values.all && !values.json) {

@@ -12,17 +12,24 @@
  * TTL is not compared: a router decrements it between the two copies.
  */
 import type { PacketView } from '../dissect/packet.js';
-import { tcpChecksumField, type SideEvidence } from './evidence.js';
+import type { Connection } from './connection.js';
+import { msSince, tcpChecksumField } from './evidence.js';
 
 /** The two copies are microseconds apart (one softirq); allow for the millisecond rounding of evidence times. */
 export const COPY_WINDOW_MS = 2;
 
-/** True if `v`, from the side with evidence `s`, `ms` after the connection began, is a copy of that side's latest segment. */
-export function isCaptureCopy(s: SideEvidence, v: PacketView, ms: number): boolean {
+/**
+ * True if `v` is a copy of the latest segment its sender sent on connection `c` — the sender's
+ * own latest: on a busy bridge the copies of several connections interleave. The interface is
+ * compared first: on a capture of one interface that is all this costs. (It takes the connection,
+ * not its start time: a double passed to a call that is not inlined is boxed, once per packet.)
+ */
+export function isCaptureCopy(c: Connection, v: PacketView): boolean {
+  const s = c.isFromOrig(v.src0, v.src1, v.src2, v.src3, v.srcPort) ? c.orig.ev : c.resp.ev;
   return (
-    s.segments > 0 &&
     v.captureIf !== s.lastCaptureIf &&
-    ms - s.lastMs <= COPY_WINDOW_MS &&
+    s.segments > 0 &&
+    msSince(v.ts, c.startTime) - s.lastMs <= COPY_WINDOW_MS &&
     v.seq === s.lastSeq &&
     v.ack === s.lastAck &&
     v.flags === s.lastFlags &&

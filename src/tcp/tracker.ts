@@ -63,8 +63,6 @@ export class TcpTracker {
   private nextId = 1;
   /** Network time: the latest packet time seen. */
   private now = -Infinity;
-  /** Interface of the latest segment: a copy can only come from another one (a cheap first test). */
-  private lastCaptureIf = 0;
 
   constructor(sink: ConnectionSink, options: TrackerOptions = {}) {
     this.sink = sink;
@@ -85,12 +83,9 @@ export class TcpTracker {
     const hash = flowHash(v);
     const flags = v.flags;
     let c = this.table.find(hash, v);
-    if (v.captureIf !== this.lastCaptureIf) {
-      this.lastCaptureIf = v.captureIf;
-      if (c !== null && this.isCopy(c, v)) {
-        this.stats.captureCopies++;
-        return null;
-      }
+    if (c !== null && isCaptureCopy(c, v)) {
+      this.stats.captureCopies++;
+      return null;
     }
     // Fast path: no timer can have fired unless the connection was quiet for the linger time
     // (every inactivity timeout is longer) or an attempt/delete timer is due.
@@ -140,11 +135,6 @@ export class TcpTracker {
     }
     advanceTimers(c, t);
     return c;
-  }
-
-  private isCopy(c: Connection, v: PacketView): boolean {
-    const s = c.isFromOrig(v.src0, v.src1, v.src2, v.src3, v.srcPort) ? c.orig.ev : c.resp.ev;
-    return isCaptureCopy(s, v, msSince(v.ts, c.startTime));
   }
 
   /** An ICMP error quoting a segment: attributed to the connection, if it is live. */

@@ -22,6 +22,9 @@ export function unansweredRequest(ctx: DiagnosisContext, out: FindingParts[]): v
   const o = client.ev;
   const r = server.ev;
   if (o.dataBytes === 0 || r.dataBytes !== 0 || r.rstCount !== 0 || !r.hasAck) return;
+  // An answer the capture missed is still an answer: bytes acknowledged but never captured, or
+  // the client acknowledging more of the server's sequence space than the capture saw.
+  if (ctx.c.missedBytes > 0 || (o.hasAck && ((o.ackHigh - r.sndNxt) | 0) > 0)) return;
   // The server's kernel acknowledged every byte of the request (the client's FIN need not be).
   const requestEnd = o.fins > 0 ? (o.sndNxt - 1) | 0 : o.sndNxt;
   if (((r.ackHigh - requestEnd) | 0) < 0) return;

@@ -52,7 +52,7 @@ export function zeroWindowEpisodes(ctx: DiagnosisContext, s: SideView): ZeroWind
     longestMs: Math.max(r.zwLongestMs, lastOpenMs),
     openAtEnd,
     probes,
-    momentary: probes === 0 && totalMs < ZERO_WINDOW_STALL_MS,
+    momentary: probes === 0 && !openAtEnd && totalMs < ZERO_WINDOW_STALL_MS,
   };
 }
 
