@@ -892,7 +892,7 @@ describe('diagnosis rules on synthetic captures', () => {
       assert.equal(toListener.length, 2);
       for (const r of toListener) {
         const f = r.findings.find((x) => x.kind === 'connect-timeout')!;
-        assert.match(f.summary, /10\.9\.8\.7:8080 answered other SYNs earlier in this capture: it listens and is reachable, so its accept queue was most likely full/);
+        assert.match(f.summary, /10\.9\.8\.7:8080 answered other SYNs in this capture: it listens and is reachable, so its accept queue was most likely full/);
         assert.match(f.summary, /TcpExtListenOverflows, TcpExtListenDrops\)\. Otherwise a firewall rate limit dropped these SYNs/);
         assert.doesNotMatch(f.summary, /host down/);
         assert.match(f.advice, /nstat -az TcpExtListenOverflows TcpExtListenDrops/);
@@ -903,6 +903,20 @@ describe('diagnosis rules on synthetic captures', () => {
       const other = recs.find((r) => r.resp.port === 8081)!.findings.find((x) => x.kind === 'connect-timeout')!;
       assert.match(other.summary, /Dropped on the way \(firewall DROP, host down, no route\)/);
       assert.doesNotMatch(other.summary, /accept queue/);
+    });
+
+    it('a listener is known from its SYN-ACK on, while the connection it answered is still open (a full accept queue)', async () => {
+      // Client A's connection is answered and stays open to the end (queued, never accept()ed);
+      // client B's SYNs a moment later get nothing: its record ends long before A's.
+      const held = new Conv({ ...V4, cport: 40010 }).handshake().c('PA', { len: 10 }).s('A');
+      const dropped = new Conv({ ...V4, cport: 40011 }, held.t + 0.5, 5555);
+      for (const dt of [0, 1, 2, 4]) dropped.c('S', { seq: 5555, dt });
+      const later = new Conv({ ...V4, cport: 40010 }, dropped.t + 30, 0);
+      later.c('A', { seq: held.cNext, ack: held.sNext });
+      const recs = await analyzeConv(Object.assign(new Conv(V4), { segs: [...held.segs, ...dropped.segs, ...later.segs] }));
+      const f = recs.find((r) => r.orig.port === 40011)!.findings.find((x) => x.kind === 'connect-timeout')!;
+      assert.match(f.summary, /answered other SYNs in this capture: it listens and is reachable, so its accept queue was most likely full/);
+      assert.ok(recs.findIndex((r) => r.orig.port === 40011) < recs.findIndex((r) => r.orig.port === 40010), 'the failed attempt was diagnosed first');
     });
 
     // Linux ≥ 6.5 with net.ipv4.tcp_syn_linear_timeouts = 4: retries 1 s apart five times, then doubling; 11 SYNs at most.

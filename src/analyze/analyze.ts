@@ -13,7 +13,9 @@ import type { Frame } from '../capture/frame.js';
 import { Dissector, UNKNOWN_LINK_TYPE, Verdict } from '../dissect/dissector.js';
 import { LINK_DISSECTORS, LINK_TYPE_NAMES } from '../dissect/link.js';
 import { TsleuthError } from '../errors.js';
+import { endpointHash } from '../diagnose/context.js';
 import { diagnoseConnection, DiagnosisMemory } from '../diagnose/registry.js';
+import { TH_ACK, TH_SYN } from '../dissect/packet.js';
 import { connState } from '../tcp/conn-state.js';
 import type { Connection } from '../tcp/connection.js';
 import { TcpTracker, type EndReason } from '../tcp/tracker.js';
@@ -101,6 +103,11 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
       if (view.badChecksum) badChecksums++;
       const c = tracker.segment(view);
       if (trace !== null && c !== null && c.id === trace.connectionId) trace.add(view, c, false);
+      // A SYN-ACK's sender listens: known from this moment, for the connects that fail at the same
+      // time (a full accept queue drops SYNs while the connections it holds are still open).
+      if (memory !== null && c !== null && (view.flags & (TH_SYN | TH_ACK)) === (TH_SYN | TH_ACK)) {
+        memory.noteListener(endpointHash(view.src0, view.src1, view.src2, view.src3, view.srcPort));
+      }
     } else if (verdict === Verdict.IcmpAboutTcp) {
       const c = tracker.icmpError(view);
       if (trace !== null && c !== null && c.id === trace.connectionId) trace.add(view, c, true);

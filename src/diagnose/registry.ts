@@ -12,7 +12,7 @@ import type { Finding } from '../analyze/records.js';
 import { type ConnState, connState } from '../tcp/conn-state.js';
 import type { Connection } from '../tcp/connection.js';
 import type { EndReason } from '../tcp/tracker.js';
-import { buildContext, type DiagnosisContext, DiagnosisMemory, endpointHash, type FindingParts, makeFinding, tupleKey } from './context.js';
+import { buildContext, type DiagnosisContext, DiagnosisMemory, type FindingParts, makeFinding, tupleKey } from './context.js';
 import { challengeAck } from './rules/challenge-ack.js';
 import { attemptKey } from './rules/connect-attempt.js';
 import { connectTimeout } from './rules/connect-timeout.js';
@@ -116,9 +116,11 @@ function merge(parts: FindingParts[]): FindingParts[] {
   return out.length > 1 ? out.sort((a, b) => a.time - b.time) : out;
 }
 
-/** Remembers what later connections may need: listeners, and how a reused 4-tuple's old incarnation ended. */
+/**
+ * Remembers how a reused 4-tuple's old incarnation ended, for the connection that reused it.
+ * (Listeners are noted as their SYN-ACKs go by: analyze.ts.)
+ */
 function remember(c: Connection, endReason: EndReason, memory: DiagnosisMemory): void {
-  if (c.resp.ev.synAcks > 0) memory.noteListener(endpointHash(c.respA0, c.respA1, c.respA2, c.respA3, c.respPort));
   if (endReason === 'reused') {
     const ctx = buildContext(c, 'OTH', endReason, c.lastPacketTime, memory);
     const finBy = [ctx.orig, ctx.resp].filter((s) => s.ev.fins > 0).map((s) => s.key);

@@ -10,15 +10,11 @@
  * queue is full: tcp_conn_request drops the SYN without an answer (TcpExtListenOverflows,
  * TcpExtListenDrops; the SYN is consumed, no skb drop reason is traced for it).
  *
- * When the server's address and port answered other SYNs in this capture (DiagnosisMemory knows
- * it as a listener), the full accept queue comes first and a firewall rate limit second: the
- * listener exists and was reachable. The memory learns listeners as their connections are
- * diagnosed, that is when they END (registry.ts, remember), in the order records are written —
- * not when their SYN-ACK went by. A listener whose answered connections are still open when this
- * record ends (the accepted but never accept()ed connections of a full queue typically are), or
- * that answers only later in the capture, is not known yet: this record then reads as dropped on
- * the way, and only a later record of the same attempt names the queue. Knowing listeners at
- * SYN-ACK time would need the tracker to tell DiagnosisMemory (src/tcp or registry.ts).
+ * When the server's address and port answered other SYNs in this capture before this record
+ * ended (DiagnosisMemory knows it as a listener from its SYN-ACKs, noted as they go by in
+ * analyze.ts), the full accept queue comes first and a firewall rate limit second: the listener
+ * exists and was reachable. A listener that first answers after this record ended is not known
+ * yet: the record reads as dropped on the way.
  *
  * Zeek gives up on an unanswered attempt tcp_attempt_delay (5 s) after its first SYN, so one
  * connect() on that schedule becomes several S0 records on the same 4-tuple, all with the same
@@ -69,7 +65,7 @@ export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void
   // The server's endpoint answered other SYNs (a listener): reachable, so the accept queue first.
   const listener = ctx.memory.isListener(ctx.resp.hash);
   const listenerDrops =
-    `${endpointLabel(ctx.resp.addr, ctx.resp.port)} answered other SYNs earlier in this capture: it listens and is reachable, so its accept queue was most likely full — ` +
+    `${endpointLabel(ctx.resp.addr, ctx.resp.port)} answered other SYNs in this capture: it listens and is reachable, so its accept queue was most likely full — ` +
     `a listener whose application does not accept() fast enough (or whose listen() backlog is too small) drops new SYNs without a trace on the wire (tcp_conn_request: TcpExtListenOverflows, TcpExtListenDrops). ` +
     `Otherwise a firewall rate limit dropped these SYNs`;
   const sequel = cut
