@@ -82,7 +82,7 @@ export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void
     candidates: [],
     calls: { orig: connectTimedOut(attempt), resp: [] },
     summary:
-      `${ctx.orig.Label} got no answer from ${ctx.resp.label} ${since}: ${schedule}, no SYN-ACK, RST or ICMP (${seconds(Math.max(0, watched))} watched after the last).${split} ` +
+      `${ctx.orig.Label} got no answer from ${ctx.resp.label} ${since}: ${schedule}, no SYN-ACK, RST or ICMP${watched >= 0.001 ? ` (${seconds(watched)} watched after the last)` : ''}.${split} ` +
       `${listener ? listenerDrops : 'Dropped on the way (firewall DROP, host down, no route)'}; connect() fails with ETIMEDOUT "Connection timed out" after ${timeoutText(attempt)}.${sequel}`,
     advice: listener
       ? `On ${ctx.resp.addr}: nstat -az TcpExtListenOverflows TcpExtListenDrops — growing counters mean the accept queue was full (ss -ltn 'sport = :${ctx.resp.port}': Recv-Q above Send-Q, the backlog): accept() faster, a bigger listen() backlog and net.core.somaxconn. ` +
