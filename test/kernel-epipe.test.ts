@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { NetNamespace } from '../src/lab/netns.js';
 import { listInstances } from '../src/kernel/tracefs.js';
-import { KERNEL_CLI_PATH, type Peer, startPeer, testPort } from './helpers/kernel-env.js';
+import { KERNEL_CLI_PATH, leakyServerNamespace, type Peer, startPeer, testPort } from './helpers/kernel-env.js';
 import { withTimeout } from './helpers/timeout.js';
 
 interface Closed {
@@ -61,15 +61,9 @@ function unexpectedStderr(stderr: string): string[] {
 describe('output into a pipe that closes early', () => {
   let ns: NetNamespace;
   let server: Peer;
-  let port: number;
   before(async () => {
-    ns = await NetNamespace.create('tsl-t');
-    port = testPort();
-    // Something to list: a listener and a CLOSE_WAIT connection.
-    server = await startPeer(ns, 'leaky-server', [port]);
-    const burst = await startPeer(ns, 'burst', [port, 2, 0]);
-    await burst.out.waitFor((l) => l === 'done', 10_000, 'burst done');
-    await burst.kill();
+    // Something to list: a listener and CLOSE_WAIT connections.
+    ({ ns, server } = await leakyServerNamespace(2, 0));
   });
   after(async () => {
     await server?.kill();

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { NetNamespace } from '../src/lab/netns.js';
-import { jsonLines, KERNEL_CLI_PATH, type Peer, runCli, startPeer, testPort } from './helpers/kernel-env.js';
+import { jsonLines, KERNEL_CLI_PATH, leakyServerNamespace, type Peer, runCli, startPeer } from './helpers/kernel-env.js';
 import { LineWatcher } from './helpers/line-watcher.js';
 import { once } from 'node:events';
 import { withTimeout } from './helpers/timeout.js';
@@ -56,13 +56,7 @@ describe('tcpsleuth leaks', () => {
   let port: number;
 
   before(async () => {
-    ns = await NetNamespace.create('tsl-t');
-    port = testPort();
-    server = await startPeer(ns, 'leaky-server', [port]);
-    const burst = await startPeer(ns, 'burst', [port, FIN, RST]);
-    await burst.out.waitFor((l) => l === 'done', 10_000, 'burst done');
-    await server.out.waitFor((l) => l === `accepted ${FIN + RST}`, 5000, 'all accepts');
-    await burst.kill();
+    ({ ns, server, port } = await leakyServerNamespace(FIN, RST));
   });
   after(async () => {
     await server?.kill();

@@ -88,3 +88,18 @@ export function testPort(): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * A namespace holding the seed's leaky server (accepts, never closes) after `fin` clients closed
+ * gracefully (their sockets sit in CLOSE_WAIT on the server) and `rst` reset theirs.
+ */
+export async function leakyServerNamespace(fin: number, rst: number): Promise<{ ns: NetNamespace; server: Peer; port: number }> {
+  const ns = await NetNamespace.create('tsl-t');
+  const port = testPort();
+  const server = await startPeer(ns, 'leaky-server', [port]);
+  const burst = await startPeer(ns, 'burst', [port, fin, rst]);
+  await burst.out.waitFor((l) => l === 'done', 10_000, 'burst done');
+  await server.out.waitFor((l) => l === `accepted ${fin + rst}`, 5000, 'all accepts');
+  await burst.kill();
+  return { ns, server, port };
+}
