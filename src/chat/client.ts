@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { describeEnd, reasonForError, type EndReason } from './disconnect.js';
 import { LineFramer, sanitizeText } from './protocol.js';
+import { endpointText } from '../report/terminal.js';
 
 export interface ChatClientOptions {
   host: string;
@@ -245,7 +246,7 @@ export class ChatClient extends EventEmitter {
   }
 
   private words(reason: EndReason, wasConnected: boolean, err?: NodeJS.ErrnoException): string {
-    const where = `${this.host}:${this.port}`;
+    const where = endpointText(this.host, this.port);
     if (!wasConnected && reason === 'timed-out') return `could not connect to ${where}: ${describeEnd(reason, err)}`;
     if (reason === 'closed') return `${where} ${describeEnd(reason, err)}`;
     return `${wasConnected ? 'lost' : 'could not connect to'} ${where}: ${describeEnd(reason, err)}`;

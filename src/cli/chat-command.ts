@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ChatClient, type DisconnectInfo } from '../chat/client.js';
 import { Announcer, DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_DISCOVER_MS, DEFAULT_DISCOVERY_PORT, discoverServers, type DiscoveredServer } from '../chat/discovery.js';
 import { nickProblem, sanitizeText } from '../chat/protocol.js';
+import { endpointText } from '../report/terminal.js';
 import { clock, colourWanted, renderOwnLine, renderServerLine } from '../chat/render.js';
 import { CHAT_DEFAULTS, ChatServer } from '../chat/server.js';
 import { TsleuthError } from '../errors.js';
@@ -124,7 +125,9 @@ async function runServe(argv: string[]): Promise<number> {
     announcer = new Announcer({
       name: server.name,
       port: address.port,
-      host: values.host,
+      // What was actually bound: without --host that is "::" (IPv6 and IPv4) where the host has
+      // IPv6, else "0.0.0.0"; a host name is whichever address it resolved to.
+      host: address.address,
       discoveryPort,
       intervalMs: DEFAULT_ANNOUNCE_INTERVAL_MS,
       load: () => ({ clients: server.stats().clients, maxClients: server.maxClients }),
@@ -179,7 +182,7 @@ async function runServe(argv: string[]): Promise<number> {
 
 // --- join ----------------------------------------------------------------------------------
 
-/** "host", "host:port", "[v6]:port", "v6" → host and port. */
+/** "host", "host:port", "[v6]:port", "[fe80::1%eth0]:port" (as discovery prints it), "v6" → host and port. */
 export function parseTarget(target: string, defaultPort: number): { host: string; port: number } {
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);
   if (bracket !== null) return { host: bracket[1]!, port: bracket[2] === undefined ? defaultPort : portOf(bracket[2]) };
@@ -200,7 +203,7 @@ function portOf(s: string): number {
 }
 
 function describeServer(s: DiscoveredServer): string {
-  return `${s.name} at ${s.address}:${s.port} (${s.clients} here)`;
+  return `${s.name} at ${endpointText(s.address, s.port)} (${s.clients} here)`;
 }
 
 async function runJoin(argv: string[]): Promise<number> {
@@ -295,7 +298,7 @@ async function joinPlain(client: ChatClient, status: (line: string) => void): Pr
   });
   client.on('line', (line: string) => process.stdout.write(`${renderServerLine(line, { colour })}\n`));
   client.on('connected', ({ host, port }: { host: string; port: number }) => {
-    status(`connected to ${host}:${port}`);
+    status(`connected to ${endpointText(host, port)}`);
     while (pending.length > 0) client.send(pending.shift()!);
     if (inputEnded) void client.quit();
   });
@@ -349,9 +352,9 @@ async function joinInteractive(client: ChatClient, status: (line: string) => voi
   const note = (text: string): void => print(`${clock()} ${colour ? `\x1b[2m-!- ${text}\x1b[0m` : `-!- ${text}`}`);
   client.on('line', (line: string) => print(renderServerLine(line, { colour })));
   client.on('connecting', (attempt: number) => {
-    if (attempt === 1) note(`connecting to ${client.host}:${client.port} ...`);
+    if (attempt === 1) note(`connecting to ${endpointText(client.host, client.port)} ...`);
   });
-  client.on('connected', ({ host, port }: { host: string; port: number }) => note(`connected to ${host}:${port}`));
+  client.on('connected', ({ host, port }: { host: string; port: number }) => note(`connected to ${endpointText(host, port)}`));
   client.on('nick', (nick: string) => rl.setPrompt(`${nick}> `));
   client.on('disconnected', (info: DisconnectInfo) => {
     note(statusText(info));
