@@ -102,16 +102,18 @@ describe('what a listener lists', () => {
   });
 });
 
-describe('chat discovery across two namespaces', () => {
-  let a: NetNamespace;
-  let b: NetNamespace;
+/**
+ * Two namespaces joined by `link`, with hooks that stop every server and program a test started
+ * and remove the namespaces; `serveIn` and `run` start them.
+ */
+function namespacePair(link: (a: NetNamespace, b: NetNamespace) => Promise<void>) {
+  const pair = { a: undefined as unknown as NetNamespace, b: undefined as unknown as NetNamespace, serveIn, run };
   const procs: ChildProcess[] = [];
   const servers: ServerProcess[] = [];
-
   before(async () => {
-    a = await NetNamespace.create('tsl-t');
-    b = await NetNamespace.create('tsl-t');
-    await connectVeth(a, b, { addressA: '10.201.0.1/24', addressB: '10.201.0.2/24' });
+    pair.a = await NetNamespace.create('tsl-t');
+    pair.b = await NetNamespace.create('tsl-t');
+    await link(pair.a, pair.b);
   });
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.kill();
@@ -123,8 +125,8 @@ describe('chat discovery across two namespaces', () => {
     }
   });
   after(async () => {
-    await a?.destroy();
-    await b?.destroy();
+    await pair.a?.destroy();
+    await pair.b?.destroy();
   });
 
   async function serveIn(ns: NetNamespace, args: string[]): Promise<ServerProcess> {
@@ -139,15 +141,20 @@ describe('chat discovery across two namespaces', () => {
     child.stdin!.on('error', () => undefined);
     return { child, out: LineLog.ofStream(child.stdout!), err: LineLog.ofStream(child.stderr!), exited: new Promise((r) => child.once('exit', (code) => r(code))) };
   }
+  return pair;
+}
+
+describe('chat discovery across two namespaces', () => {
+  const pair = namespacePair((a, b) => connectVeth(a, b, { addressA: '10.201.0.1/24', addressB: '10.201.0.2/24' }).then(() => undefined));
 
   it('finds the only server on the LAN (defaults: TCP and UDP port 5555) and chats through it', async () => {
-    const s = await serveIn(a, ['--name', 'lab-a']);
+    const s = await pair.serveIn(pair.a, ['--name', 'lab-a']);
     await s.log.wait((l) => l.includes('announcing on UDP port 5555'), 5000, 'announcing');
-    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--nick', 'bee']);
+    const j = pair.run(pair.b, process.execPath, [...CHAT_CLI, 'join', '--nick', 'bee']);
     await j.err.wait((l) => l === 'tcpsleuth chat: found lab-a at 10.201.0.1:5555 (0 here)', 5000, 'discovered');
     await j.err.wait((l) => l === 'tcpsleuth chat: connected to 10.201.0.1:5555', 5000, 'connected');
     await j.out.wait((l) => l.endsWith('*** you are now known as bee'), 5000, 'named');
-    const nc = run(a, 'ncat', ['127.0.0.1', '5555']);
+    const nc = pair.run(pair.a, 'ncat', ['127.0.0.1', '5555']);
     nc.child.stdin!.write('/nick anne\nhello bee\n');
     await j.out.wait((l) => l.endsWith('<anne> hello bee'), 5000, 'anne heard in the other namespace');
     j.child.stdin!.write('hello anne\n');
@@ -156,17 +163,17 @@ describe('chat discovery across two namespaces', () => {
   });
 
   it('hears nothing from a server started with --no-announce', async () => {
-    const s = await serveIn(a, ['--name', 'quiet', '--no-announce', '--port', '5556']);
+    const s = await pair.serveIn(pair.a, ['--name', 'quiet', '--no-announce', '--port', '5556']);
     assert.ok(!s.log.lines.some((l) => l.includes('announcing')));
-    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--discover-time', '2500']);
+    const j = pair.run(pair.b, process.execPath, [...CHAT_CLI, 'join', '--discover-time', '2500']);
     await j.err.wait((l) => l.includes('no chat server announced itself within 2.5 s'), 6000, 'nothing found');
     assert.equal(await within(j.exited, 5000, 'exit'), 2);
   });
 
   it('lists several servers and asks for one when it cannot ask (no terminal)', async () => {
-    await serveIn(a, ['--name', 'one', '--port', '6001', '--discovery-port', '6000']);
-    await serveIn(a, ['--name', 'two', '--port', '6002', '--discovery-port', '6000']);
-    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--discovery-port', '6000']);
+    await pair.serveIn(pair.a, ['--name', 'one', '--port', '6001', '--discovery-port', '6000']);
+    await pair.serveIn(pair.a, ['--name', 'two', '--port', '6002', '--discovery-port', '6000']);
+    const j = pair.run(pair.b, process.execPath, [...CHAT_CLI, 'join', '--discovery-port', '6000']);
     assert.equal(await within(j.exited, 8000, 'exit'), 2);
     assert.ok(j.err.lines.includes('tcpsleuth chat: found 2 chat servers; pick one with tcpsleuth chat join HOST:PORT:'), j.err.lines.join('\n'));
     assert.ok(j.err.lines.includes('tcpsleuth chat:   one at 10.201.0.1:6001 (0 here)'), j.err.lines.join('\n'));
@@ -175,16 +182,16 @@ describe('chat discovery across two namespaces', () => {
 
   it('lists a server heard over both IPv4 and IPv6 once, at its IPv4 address', async () => {
     // Once DAD is done the veth has link-local addresses too, and the server announces on both.
-    await linkLocalOf(a);
-    await linkLocalOf(b);
-    const s = await serveIn(a, ['--name', 'dual', '--port', '6101', '--discovery-port', '6100']);
+    await linkLocalOf(pair.a);
+    await linkLocalOf(pair.b);
+    const s = await pair.serveIn(pair.a, ['--name', 'dual', '--port', '6101', '--discovery-port', '6100']);
     await s.log.wait((l) => l.includes('announcing on UDP port 6100'), 5000, 'announcing');
     // A bare IPv6 listener next to chat join: proof that the server is heard over IPv6 as well.
-    const v6 = run(b, process.execPath, [
+    const v6 = pair.run(pair.b, process.execPath, [
       '-e',
       "const s = require('dgram').createSocket({ type: 'udp6', ipv6Only: true, reuseAddr: true }); s.on('message', (m, r) => { console.log(r.address); process.exit(0); }); s.bind(6100, '::'); setTimeout(() => process.exit(3), 4000);",
     ]);
-    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--discovery-port', '6100', '--nick', 'dee']);
+    const j = pair.run(pair.b, process.execPath, [...CHAT_CLI, 'join', '--discovery-port', '6100', '--nick', 'dee']);
     await v6.out.wait((l) => l.startsWith('fe80:'), 5000, 'the announcement over IPv6');
     await j.err.wait((l) => l === 'tcpsleuth chat: found dual at 10.201.0.1:6101 (0 here)', 5000, 'discovered once, at its IPv4 address');
     await j.err.wait((l) => l === 'tcpsleuth chat: connected to 10.201.0.1:6101', 5000, 'connected');
@@ -192,55 +199,22 @@ describe('chat discovery across two namespaces', () => {
 });
 
 describe('chat discovery over an IPv6-only link (link-local addresses, no IPv4)', () => {
-  let a: NetNamespace;
-  let b: NetNamespace;
   let llA: string;
   let llB: string;
-  const procs: ChildProcess[] = [];
-  const servers: ServerProcess[] = [];
-
-  before(async () => {
-    a = await NetNamespace.create('tsl-t');
-    b = await NetNamespace.create('tsl-t');
+  const pair = namespacePair(async (a, b) => {
     [llA, llB] = await connectLinkLocalOnly(a, b);
   });
-  afterEach(async () => {
-    for (const s of servers.splice(0)) await s.kill();
-    for (const p of procs.splice(0)) {
-      if (p.exitCode === null && p.signalCode === null) {
-        p.kill('SIGKILL');
-        await within(new Promise((r) => p.once('exit', r)), 5000, 'process did not exit');
-      }
-    }
-  });
-  after(async () => {
-    await a?.destroy();
-    await b?.destroy();
-  });
-
-  async function serveIn(ns: NetNamespace, args: string[]): Promise<ServerProcess> {
-    const s = await attachServer(ns.spawn(process.execPath, [...CHAT_CLI, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] }));
-    servers.push(s);
-    return s;
-  }
-
-  function run(ns: NetNamespace, command: string, args: string[]): { child: ChildProcess; out: LineLog; err: LineLog; exited: Promise<number | null> } {
-    const child = ns.spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    procs.push(child);
-    child.stdin!.on('error', () => undefined);
-    return { child, out: LineLog.ofStream(child.stdout!), err: LineLog.ofStream(child.stderr!), exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-  }
 
   it('finds the server in the other namespace (defaults) and chats through it', async () => {
-    const s = await serveIn(a, ['--name', 'six']);
+    const s = await pair.serveIn(pair.a, ['--name', 'six']);
     await s.log.wait((l) => l.includes('announcing on UDP port 5555'), 5000, 'announcing');
-    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--nick', 'bee']);
+    const j = pair.run(pair.b, process.execPath, [...CHAT_CLI, 'join', '--nick', 'bee']);
     // As heard in b: a's address, scoped to b's end of the link.
     const where = `[${llA}%veth0]:5555`;
     await j.err.wait((l) => l === `tcpsleuth chat: found six at ${where} (0 here)`, 5000, 'discovered over IPv6');
     await j.err.wait((l) => l === `tcpsleuth chat: connected to ${where}`, 5000, 'connected');
     await j.out.wait((l) => l.endsWith('*** you are now known as bee'), 5000, 'named');
-    const nc = run(a, 'ncat', ['::1', '5555']);
+    const nc = pair.run(pair.a, 'ncat', ['::1', '5555']);
     nc.child.stdin!.write('/nick anne\nhello bee\n');
     await j.out.wait((l) => l.endsWith('<anne> hello bee'), 5000, 'anne heard in the other namespace');
     j.child.stdin!.write('hello anne\n');
@@ -250,13 +224,13 @@ describe('chat discovery over an IPv6-only link (link-local addresses, no IPv4)'
 
   it('announces a server bound to its link-local address from that address; chat join takes the printed endpoint back', async () => {
     const host = `${llA}%veth0`;
-    const s = await serveIn(a, ['--name', 'bound', '--host', host, '--port', '6201', '--discovery-port', '6200']);
+    const s = await pair.serveIn(pair.a, ['--name', 'bound', '--host', host, '--port', '6201', '--discovery-port', '6200']);
     await s.log.wait((l) => l.includes('announcing on UDP port 6200'), 5000, 'announcing');
-    const j = run(b, process.execPath, [...CHAT_CLI, 'join', '--discovery-port', '6200', '--nick', 'bee']);
+    const j = pair.run(pair.b, process.execPath, [...CHAT_CLI, 'join', '--discovery-port', '6200', '--nick', 'bee']);
     const where = `[${llA}%veth0]:6201`;
     await j.err.wait((l) => l === `tcpsleuth chat: found bound at ${where} (0 here)`, 5000, 'discovered at its own address');
     await j.err.wait((l) => l === `tcpsleuth chat: connected to ${where}`, 5000, 'connected');
-    const k = run(b, process.execPath, [...CHAT_CLI, 'join', where, '--nick', 'kay']);
+    const k = pair.run(pair.b, process.execPath, [...CHAT_CLI, 'join', where, '--nick', 'kay']);
     await k.err.wait((l) => l === `tcpsleuth chat: connected to ${where}`, 5000, 'connected to the pasted endpoint');
     await k.out.wait((l) => l.endsWith('*** you are now known as kay'), 5000, 'named');
     assert.ok(!s.log.lines.some((l) => l.includes('cannot announce')), s.log.lines.join('\n'));
