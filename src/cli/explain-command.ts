@@ -26,6 +26,14 @@ export async function runExplain(argv: string[]): Promise<number> {
     process.stdout.write(`${EXPLAIN_USAGE}\n`);
     return EXIT.OK;
   }
+  // "--" ends the options, as everywhere: what follows is a topic even if it starts with "-".
+  const end = argv.indexOf('--');
+  const options = (end < 0 ? argv : argv.slice(0, end)).filter((a) => a.startsWith('-'));
+  argv = end < 0 ? argv : [...argv.slice(0, end), ...argv.slice(end + 1)];
+  if (options.length > 0) {
+    process.stderr.write(`tcpsleuth explain: unknown option ${JSON.stringify(options[0])} (explain takes a topic and --help)\n`);
+    return EXIT.UNREADABLE;
+  }
   if (argv.length !== 1) {
     process.stderr.write(`tcpsleuth explain: ${argv.length === 0 ? 'name one topic' : 'one topic at a time'}\n${topicList()}\n`);
     return EXIT.UNREADABLE;

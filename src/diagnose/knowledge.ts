@@ -48,7 +48,7 @@ const TOPICS: Topic[] = [
     'ConnectionResetError: [Errno 104] Connection reset by peer',
     [
       'The peer\'s kernel sent an RST and this socket was open (ESTABLISHED, or FIN_WAIT with the application still holding it). The first call after the RST — recv() or send() — reports it once.',
-      'The peer closed with unread data (TCP_ABORT_ON_CLOSE), closed abortively with SO_LINGER {1,0} (TCP_STATE), its socket was gone (NO_SOCKET / TCP_FLAGS), it had closed and got more data (TCP_ABORT_ON_DATA, TCP_TIMEWAIT_SOCKET), or its keepalive gave up (TCP_KEEPALIVE_TIMEOUT).',
+      'The peer closed with unread data (TCP_ABORT_ON_CLOSE), closed abortively with SO_LINGER {1,0} (TCP_STATE), its socket was gone (NO_SOCKET / TCP_FLAGS), or its keepalive gave up (TCP_KEEPALIVE_TIMEOUT). (When the peer had closed first and our write drew its RST — TCP_ABORT_ON_DATA, TCP_TIMEWAIT_SOCKET — our socket was in CLOSE_WAIT and the next send() gets EPIPE instead; see EPIPE.)',
       'A firewall, load balancer or NAT forged the RST (idle timeouts, IPS rules).',
     ],
     [
@@ -154,6 +154,22 @@ const TOPICS: Topic[] = [
     ['With an ICMPv6 error in the capture: a firewall on the path.'],
     ['The firewall rules for that destination.'],
   ),
+  errno(
+    'EADDRNOTAVAIL',
+    'Cannot assign requested address: no local address and port left for this connect() (or bind() to an address this host does not have)',
+    'Cannot assign requested address',
+    'Error: connect EADDRNOTAVAIL 10.0.0.5:8080 - Local (0.0.0.0:0)',
+    'java.net.BindException: Cannot assign requested address',
+    'dial tcp 10.0.0.5:8080: connect: cannot assign requested address',
+    'OSError: [Errno 99] Cannot assign requested address',
+    [
+      'Every local port of net.ipv4.ip_local_port_range is in use towards that destination address and port: many short connections in TIME_WAIT, or connections that never closed (CLOSE_WAIT leaks) holding their ports.',
+      'A connect() with a fixed source port (or IP_BIND_ADDRESS_NO_PORT and bind()) whose 4-tuple is still in use.',
+      'bind() to an address no interface has (a typo, a removed IP, an IPv6 address still in DAD).',
+    ],
+    ['Fails at once, without a SYN on the wire. ss -tan state time-wait / close-wait counts towards that destination tell which sockets hold the ports.'],
+    ['Reuse connections (keep-alive, pools); net.ipv4.tcp_tw_reuse; a wider ip_local_port_range; tcpsleuth leaks for sockets that are never closed.'],
+  ),
   // Kernel reset reasons (enum sk_rst_reason, include/net/rstreason.h).
   reason('NO_SOCKET', 'No socket for the segment: the kernel answered with RST from tcp_v4_rcv/tcp_v6_rcv', [
     'A SYN to a port nobody listens on (connection refused).',
@@ -175,9 +191,11 @@ const TOPICS: Topic[] = [
     'close() with SO_LINGER {on, 0} and nothing unread (Java setSoLinger(true,0), Node resetAndDestroy(), Go SetLinger(0), nginx lingering_close off / reset_timedout_connection).',
     'An orphaned FIN_WAIT2 socket whose timer ran out.',
   ], ['On the wire: an RST at the sender\'s next sequence number, answering nothing, with no unread data from the peer.'], ['Prefer a normal close(); TIME_WAIT is harmless and an RST loses data in flight.']),
-  reason('TCP_ABORT_ON_DATA', 'Data arrived after close(): the socket had sent its FIN and its application was gone (tcp_rcv_state_process, RFC 1122 §4.2.2.13)', [
+  reason('TCP_ABORT_ON_DATA', 'Data arrived for a socket that had shut its receiving side: it had sent its FIN and reads nothing more (tcp_rcv_state_process, RFC 1122 §4.2.2.13)', [
     'The peer kept writing after this side closed: a pipelined request after "Connection: close", a client reusing a connection the server had closed.',
-  ], ['The RST answers the peer\'s data, after the sender\'s FIN, before the FIN was acknowledged (FIN_WAIT1). After the FIN was acknowledged the kernel says TCP_TIMEWAIT_SOCKET.'], ['The writer must read the end of stream before writing; handle EPIPE by reconnecting.']),
+    'After close(): the socket is still a full one — in FIN_WAIT1 (its FIN not yet acknowledged), or in FIN_WAIT2 when the FIN\'s ACK met the socket still locked by close() or tcp_fin_timeout is above 60 s.',
+    'After shutdown(SHUT_RDWR) with the application still holding the socket: it gets ECONNRESET on its next call.',
+  ], ['The RST answers the peer\'s new data, after the sender\'s FIN. Before that FIN was acknowledged it is always this reason; after it, this reason (a socket still held, or a full orphan) and TCP_TIMEWAIT_SOCKET (the FIN_WAIT2 mini-socket close() usually leaves) look the same on the wire.'], ['The writer must read the end of stream before writing; handle EPIPE by reconnecting.']),
   reason('TCP_TIMEWAIT_SOCKET', 'A time-wait mini-socket answered with RST (tcp_timewait_state_process)', [
     'Data reached a closed connection whose FIN had already been acknowledged: with the default tcp_fin_timeout the orphaned socket became a FIN_WAIT2 mini-socket, which resets on new data.',
     'A SYN to a FIN_WAIT2 mini-socket.',
@@ -189,9 +207,10 @@ const TOPICS: Topic[] = [
     'Port reuse: the server still has an earlier connection on the same 4-tuple (usually in CLOSE_WAIT: a leak) and answers the new SYN with an ACK for the old one; the client resets it and retransmits its SYN (about 1 s later on old kernels, within milliseconds on current ones).',
     'A stale SYN-ACK, or a middlebox rewriting sequence numbers.',
   ], ['A pure ACK answering a SYN: port reuse. A SYN-ACK with a wrong ack: stale or rewritten.'], ['On the server: sockets in CLOSE_WAIT (tcpsleuth leaks); the client\'s ip_local_port_range.']),
-  reason('INVALID_SYN', 'A SYN that does not fit a half-open connection (tcp_check_req → embryonic_reset)', [
+  reason('INVALID_SYN', 'A segment that cannot complete a pending handshake was answered with RST (tcp_check_req → embryonic_reset)', [
+    'The listener\'s accept queue was full and net.ipv4.tcp_abort_on_overflow = 1: the client\'s ACK that completes the handshake is answered with RST instead of being dropped; the client\'s connect() had succeeded, its first read or write fails with ECONNRESET.',
     'A second SYN with another initial sequence number while the first handshake is pending.',
-  ], ['Two SYNs with different ISNs on one 4-tuple within a handshake.'], ['NAT mappings reused too early; clients with fixed source ports.']),
+  ], ['An RST answering the client\'s handshake ACK (or its first data) right after the SYN-ACK: the accept queue with tcp_abort_on_overflow. Two SYNs with different ISNs on one 4-tuple within a handshake: the second case.'], ['nstat -az TcpExtListenOverflows TcpExtListenDrops and ss -ltn (Recv-Q above Send-Q) on the server: accept() faster, a bigger backlog; tcp_abort_on_overflow = 0 (the default) drops instead of resetting. For the second case: NAT mappings reused too early, clients with fixed source ports.']),
   reason('TCP_ABORT_ON_LINGER', 'close() in FIN_WAIT2 with a negative TCP_LINGER2: RST instead of waiting', ['An application set TCP_LINGER2 < 0.'], ['An RST right after the peer acknowledged the FIN.'], ['Remove the option.']),
   reason('TCP_ABORT_ON_MEMORY', 'Too many orphaned sockets or too much memory: the kernel aborts closing sockets (tcp_out_of_resources)', ['tcp_max_orphans exceeded or TCP memory pressure.'], ['"too many orphaned sockets" / "out of memory -- consider tuning tcp_mem" in dmesg.'], ['nstat TcpExtTCPAbortOnMemory; tune tcp_mem, fix the closing pattern.']),
   reason('UNKNOWN', 'tcpsleuth could not decide the reason from the wire; the finding lists the candidates', [
@@ -215,7 +234,7 @@ const TOPICS: Topic[] = [
     'Loss on the path, a firewall or a rate limit dropping SYNs, or the SYN-ACKs on their way back (a capture near the client cannot tell which).',
   ], ['SYNs with the same initial sequence number at 1 s, then doubling, intervals (on Linux ≥ 6.5, net.ipv4.tcp_syn_linear_timeouts = 4: five intervals of 1 s first), then the SYN-ACK and the client\'s ACK; all SYNs before it (SYNs after the SYN-ACK: see handshake-incomplete).'], ['nstat -az TcpExtListenOverflows TcpExtListenDrops on the server, ss -ltn (Recv-Q against Send-Q); a capture on the server.']),
   finding('handshake-incomplete', 'SYN-ACK sent, never acknowledged', ['SYN-ACKs lost on the way back (client keeps sending SYNs), a vanished client, or spoofed SYNs (SYN flood).'], ['Client retransmitting SYNs after the SYN-ACK: the return path. Silence: the client is gone.'], ['The return path; syncookies against floods.']),
-  finding('accept-overflow', 'SYN-ACK retransmitted after the client\'s ACK: the listener\'s accept queue was full', ['The application does not accept() fast enough; listen() backlog too small.'], ['The ACK of the SYN-ACK is followed by another SYN-ACK.'], ['nstat TcpExtListenOverflows, ss -ltn Recv-Q vs Send-Q, somaxconn.']),
+  finding('accept-overflow', 'The listener\'s accept queue was full: the client\'s handshake-completing segments were dropped', ['The application does not accept() fast enough; listen() backlog too small.'], ['The server resends its SYN-ACK after the client\'s ACK (that ACK was dropped), or the client\'s first data is retransmitted unanswered until the queue has room (history ShDTa); with net.ipv4.tcp_abort_on_overflow = 1 an RST instead (INVALID_SYN).'], ['nstat TcpExtListenOverflows, ss -ltn Recv-Q vs Send-Q, somaxconn.']),
   finding('unreachable', 'An ICMP error answered the connection attempt', ['Routers (host/network unreachable) or firewalls (port unreachable, admin prohibited).'], ['The ICMP type and code map to the errno (ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EACCES).'], ['Routes and firewall rules.']),
   finding('retransmission-timeout', 'The same data retransmitted at growing intervals without an ACK: ETIMEDOUT when the kernel gives up', ['The peer vanished, or a middlebox dropped the connection\'s state.'], ['No RST from the peer; silence afterwards.'], ['TCP_USER_TIMEOUT; the path.']),
   finding('mtu-black-hole', 'The first segment of a new, larger size never got through, while smaller ones did: a path MTU black hole', [
@@ -239,8 +258,8 @@ const TOPICS: Topic[] = [
     'It read the request and closed without answering (an error path, a crashed handler, a request it drops): curl\'s "Empty reply from server".',
     'A protocol in which only the client talks (a log shipper) looks the same: an observation, not a failure.',
   ], ['Data from the client, all of it acknowledged, no byte from the server; then the server\'s FIN, the client giving up (FIN or RST) after at least 1 s, or at least 1 s of silence until the capture ended.'], ['ss -ltn (Recv-Q: the accept queue) and ss -tn (Recv-Q: unread requests) on the server, a thread or stack dump of its application, its logs; a client timeout that fits the server\'s latency.']),
-  finding('challenge-ack', 'An RST not exactly at rcv_nxt was answered with a challenge ACK (RFC 5961) and ignored', ['A stale RST crossing data in flight; a blind reset attempt.'], ['The ACK right after the RST, the connection continuing.'], ['Usually harmless.']),
-  finding('time-wait-assassination', 'An RST killed a TIME_WAIT socket (RFC 1337)', ['A late segment answered by a peer whose socket is gone.'], ['RST after both FINs, to the side that closed first.'], ['net.ipv4.tcp_rfc1337 = 1.']),
+  finding('challenge-ack', 'An RST not exactly at rcv_nxt, or a SYN on a live connection, was answered with a challenge ACK (RFC 5961) and ignored', ['A stale RST crossing data in flight; a blind reset or SYN injection attempt; a client that lost its connection\'s state and reconnects from the same port.'], ['The ACK right after the RST or SYN, the connection continuing.'], ['Usually harmless; repeated ones from elsewhere are an attack (nstat TcpExtTCPChallengeACK).']),
+  finding('time-wait-assassination', 'An RST reached a TIME_WAIT socket (RFC 1337): it kills it early unless net.ipv4.tcp_rfc1337 = 1, which ignores it', ['A late segment answered by a peer whose socket is gone.'], ['RST after both FINs, to the side that closed first. Whether the socket died cannot be seen on the wire (ss -tan state time-wait on that host can).'], ['net.ipv4.tcp_rfc1337 = 1.']),
   finding('retransmissions', 'Network loss per direction: retransmitted segments', ['Congestion, faulty links, shaping.'], ['Retransmissions are network loss; bytes acknowledged but never captured are capture loss (see capture-loss).'], ['ip -s link, ethtool -S, the path.']),
   finding('capture-loss', 'Bytes acknowledged by the receiver that the capture never showed: the capture dropped them, not the network', ['tcpdump falling behind ("dropped by kernel"), a busy mirror port, a filter that missed some segments.'], [
     'missed_bytes > 0 without retransmissions.',
