@@ -31,6 +31,8 @@ export class CaptureReader {
   readonly progress: ReadProgress = { sourceBytes: 0, sourceSize: undefined };
   private parser: CaptureParser | null = null;
   private readonly earlyFaults = new Map<string, number>();
+  /** Ends the pull that is waiting, when the signal is aborted. */
+  private onAbort: (() => void) | null = null;
   /** Set when read() stopped early because the signal was aborted. */
   interrupted = false;
   private readonly input: CaptureInput;
@@ -52,14 +54,17 @@ export class CaptureReader {
 
   async *read(): AsyncGenerator<void> {
     const raw = await this.openSource();
-    const stopped = this.signal === undefined ? null : whenAborted(this.signal);
+    // One listener for the whole read: it wakes whichever pull is waiting (a race per chunk would
+    // leave a reaction on the signal's promise for every chunk of a live capture that runs for days).
+    const wake = (): void => this.onAbort?.();
+    this.signal?.addEventListener('abort', wake, { once: true });
     // The iterators opened here, outermost last: let go of on the way out, however that is
     // (the end, an error, Ctrl-C, a consumer that stops early), so the file is closed.
     const opened: AsyncIterator<Buffer>[] = [raw[Symbol.asyncIterator]()];
     try {
       const it = opened[0]!;
       // Collect the first bytes: 4 decide between gzip, pcap and pcapng.
-      let sniffed = await this.sniff(it, stopped);
+      let sniffed = await this.sniff(it);
       if (sniffed === null) return;
       let chunks: AsyncIterable<Buffer> = prepend(sniffed, { [Symbol.asyncIterator]: () => it });
       let compressed = false;
@@ -67,7 +72,7 @@ export class CaptureReader {
         compressed = true;
         const dit = gunzip(chunks, this.name, { trailingGarbage: () => this.noteFault('gzip_trailing_garbage') })[Symbol.asyncIterator]();
         opened.push(dit);
-        sniffed = await this.sniff(dit, stopped);
+        sniffed = await this.sniff(dit);
         if (sniffed === null) return;
         chunks = prepend(sniffed, { [Symbol.asyncIterator]: () => dit });
       }
@@ -84,7 +89,7 @@ export class CaptureReader {
       for (;;) {
         let r: IteratorResult<Buffer> | null;
         try {
-          r = await this.pull(source, stopped);
+          r = await this.pull(source);
         } catch (e) {
           // A fault of the compression: name the frame it cut into, as the parsers do for theirs.
           if (e instanceof TsleuthError && e.context.frame === undefined) e.context.frame = parser.info.frames + 1;
@@ -97,16 +102,17 @@ export class CaptureReader {
       }
       parser.end();
     } finally {
+      this.signal?.removeEventListener('abort', wake);
       // Not awaited: after Ctrl-C a read of a quiet pipe may still be pending under them.
       for (const x of opened.reverse()) x.return?.().catch(() => undefined);
     }
   }
 
   /** The source's first bytes (at least 4 unless it ends sooner); null if interrupted. */
-  private async sniff(it: AsyncIterator<Buffer>, stopped: Promise<typeof ABORTED> | null): Promise<Buffer | null> {
+  private async sniff(it: AsyncIterator<Buffer>): Promise<Buffer | null> {
     let head: Buffer = Buffer.alloc(0);
     while (head.length < 4) {
-      const r = await this.pull(it, stopped);
+      const r = await this.pull(it);
       if (r === null) return null;
       if (r.done === true) break;
       head = Buffer.concat([head, r.value]);
@@ -119,9 +125,16 @@ export class CaptureReader {
    * wait forever, and Ctrl-C must not wait for it. The source is then let go of: closed once its
    * pending read is done (a read from a quiet pipe still holds libuv's loop: the CLI exits).
    */
-  private async pull(it: AsyncIterator<Buffer>, stopped: Promise<typeof ABORTED> | null): Promise<IteratorResult<Buffer> | null> {
+  private async pull(it: AsyncIterator<Buffer>): Promise<IteratorResult<Buffer> | null> {
     const next = it.next();
-    const r = stopped === null ? await next : await Promise.race([next, stopped]);
+    const r =
+      this.signal === undefined
+        ? await next
+        : await new Promise<IteratorResult<Buffer> | typeof ABORTED>((resolve, reject) => {
+            this.onAbort = () => resolve(ABORTED);
+            if (this.signal!.aborted) resolve(ABORTED);
+            next.then(resolve, reject);
+          }).finally(() => (this.onAbort = null));
     if (r !== ABORTED && this.signal?.aborted !== true) return r;
     this.interrupted = true;
     next.catch(() => undefined);
@@ -217,11 +230,6 @@ async function* readStdin(): AsyncGenerator<Buffer> {
 }
 
 const ABORTED = Symbol('aborted');
-
-function whenAborted(signal: AbortSignal): Promise<typeof ABORTED> {
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(ABORTED), { once: true }));
-}
 
 function ioError(e: unknown, file: string): TsleuthError {
   const err = e as NodeJS.ErrnoException;
