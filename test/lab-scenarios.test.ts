@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { renderTable } from '../src/lab/render.js';
+import { diagnosisText, renderTable } from '../src/lab/render.js';
 import { runScenario, type LabRun } from '../src/lab/runner.js';
 import { SCENARIOS } from '../src/lab/scenarios/index.js';
 import type { Truth } from '../src/lab/truth.js';
@@ -143,6 +143,37 @@ test('truth.json ties the views together (close-wait-port-reuse)', () => {
   assert.equal(t.files.capture, 'capture.pcap');
 });
 
+test('the stories tell the timing the recordings show', () => {
+  // syn-dropped-connect-timeout: TCP_SYNCNT=1 is a 3 s budget; linear SYN timeouts (6.18's
+  // default tcp_syn_linear_timeouts=4) fit three SYNs in it, 1 s apart.
+  const syn = runs.find((r) => r.scenario.name === 'syn-dropped-connect-timeout')!.truth;
+  const c = syn.connections.find((x) => x.in_capture)!;
+  const rtx = c.retransmits.filter((x) => x.state === 'TCP_SYN_SENT').map((x) => x.ts);
+  assert.equal(rtx.length, 2, JSON.stringify(c.retransmits));
+  const connect = c.calls.find((x) => x.call === 'connect')!;
+  const first = c.first!;
+  assert.ok(Math.abs(rtx[0]! - first - 1) < 0.3 && Math.abs(rtx[1]! - first - 2) < 0.3, `retransmissions at ${rtx.map((t) => (t - first).toFixed(2)).join(', ')} s`);
+  assert.ok(Math.abs(connect.ts - first - 3) < 0.3, `ETIMEDOUT after ${(connect.ts - first).toFixed(2)} s`);
+  assert.match(runs.find((r) => r.scenario.name === 'syn-dropped-connect-timeout')!.scenario.story, /at 0, 1 and 2 s/);
+  // close-wait-port-reuse: the SYN is resent within milliseconds of the client's RST, not after the RTO.
+  const cw = runs.find((r) => r.scenario.name === 'close-wait-port-reuse')!;
+  const rst = cw.truth.connections.flatMap((x) => x.resets)[0]!;
+  const resent = cw.truth.connections.flatMap((x) => x.retransmits).find((x) => x.state === 'TCP_SYN_SENT' && x.ts > rst.kernel!.ts)!;
+  assert.ok(resent !== undefined && resent.ts - rst.kernel!.ts < 0.1, `SYN resent ${resent === undefined ? 'never' : `${((resent.ts - rst.kernel!.ts) * 1000).toFixed(1)} ms`} after the RST`);
+  assert.doesNotMatch(cw.scenario.story, /retransmitted after its RTO/);
+});
+
+test('truth.json tells TIME_WAIT assassination from its prevention: the socket table, in kernel_notes', () => {
+  const notes = (name: string): string[] =>
+    runs
+      .find((r) => r.scenario.name === name)!
+      .truth.kernel_notes.filter((n) => n.source === 'sockets')
+      .map((n) => n.text);
+  assert.deepEqual(notes('time-wait-assassination'), ['the client TIME_WAIT socket is gone: assassinated by the RST']);
+  assert.deepEqual(notes('time-wait-assassination-rfc1337'), ['the client TIME_WAIT socket survived the RST (tcp_rfc1337=1)']);
+  for (const n of runs.find((r) => r.scenario.name === 'time-wait-assassination')!.truth.kernel_notes) assert.ok(n.source === 'tracer' || typeof n.ts === 'number');
+});
+
 test('the --all table: one row per scenario with RST reasons, errnos and the diagnosis column', () => {
   const table = renderTable(runs).split('\n');
   assert.match(table[0]!, /^scenario\s+kernel RST reasons\s+errnos\s+as expected\s+capture-only diagnosis/);
@@ -153,4 +184,21 @@ test('the --all table: one row per scenario with RST reasons, errnos and the dia
   assert.match(row, / yes /);
   assert.match(row, /agrees \(1\)/);
   assert.match(table.find((l) => l.startsWith('firewall-reset '))!, /server:not-the-stack/);
+  // No RST at all: nothing to compare, not an agreement.
+  for (const name of ['syn-dropped-connect-timeout', 'challenge-ack', 'zero-window']) {
+    assert.match(table.find((l) => l.startsWith(`${name} `))!, /n\/a \(no RST\)/, name);
+    assert.doesNotMatch(table.find((l) => l.startsWith(`${name} `))!, /agrees/, name);
+  }
+});
+
+test('half-open: the RST dropped before the capture point is not held against the capture-only diagnosis', () => {
+  const t = runs.find((r) => r.scenario.name === 'half-open')!.truth;
+  const checks = t.connections.flatMap((c) => c.diagnosis);
+  assert.deepEqual(checks.map((d) => d.result).sort(), ['ambiguous', 'not-on-wire']);
+  assert.deepEqual(t.diagnosis, { status: 'agrees-or-ambiguous', agree: 0, ambiguous: 1, disagree: 0, undiagnosed: 0, not_on_wire: 1 });
+  assert.equal(diagnosisText(t), "ambiguous (1 of 1, kernel's reason among the candidates; 1 RST not on the wire, not compared)");
+  for (const name of ['syn-dropped-connect-timeout', 'accept-overflow']) {
+    const u = runs.find((r) => r.scenario.name === name)!.truth;
+    assert.equal(u.diagnosis.status, 'no-rst', name);
+  }
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Finding } from '../src/analyze/records.js';
-import { compareDiagnosis } from '../src/lab/agreement.js';
+import { compareDiagnosis, summarizeDiagnosis } from '../src/lab/agreement.js';
 import { checkExpectation, type Observed } from '../src/lab/expect.js';
 import type { TruthReset } from '../src/lab/truth.js';
 import { buildTcpV4, TCP_FLAGS } from '../src/lab/packet-craft.js';
@@ -42,6 +42,23 @@ test('UNKNOWN is "ambiguous" when the kernel\'s reason is among its candidates, 
 test('an RST the TCP stack did not send agrees with a finding by "network"', () => {
   assert.equal(compareDiagnosis({ resets: [rst('resp', null)], findings: [finding('network', 'NETFILTER')] })[0]!.result, 'agrees');
   assert.equal(compareDiagnosis({ resets: [rst('resp', null)], findings: [finding('resp', 'NO_SOCKET')] })[0]!.result, 'disagrees');
+});
+
+test('an RST that never reached the wire is not compared: counted as not on the wire', () => {
+  const dropped: TruthReset = { ...rst('resp', 'TCP_STATE'), wire: null };
+  const checks = compareDiagnosis({ resets: [dropped, rst('resp', 'TCP_FLAGS')], findings: [{ ...finding('resp', 'UNKNOWN'), candidates: ['TCP_FLAGS', 'NO_SOCKET'] }] });
+  assert.deepEqual(checks.map((d) => d.result), ['not-on-wire', 'ambiguous']);
+  assert.deepEqual(summarizeDiagnosis(checks), { status: 'agrees-or-ambiguous', agree: 0, ambiguous: 1, disagree: 0, undiagnosed: 0, not_on_wire: 1 });
+});
+
+test('the run\'s status: no RST on the wire is "no-rst", not an agreement; partial counts only real agreements', () => {
+  assert.equal(summarizeDiagnosis([]).status, 'no-rst');
+  const offWire = compareDiagnosis({ resets: [{ ...rst('resp', 'TCP_STATE'), wire: null }], findings: [] });
+  assert.deepEqual(summarizeDiagnosis(offWire), { status: 'no-rst', agree: 0, ambiguous: 0, disagree: 0, undiagnosed: 0, not_on_wire: 1 });
+  const two = compareDiagnosis({ resets: [rst('resp', 'NO_SOCKET'), rst('orig', 'TCP_STATE')], findings: [finding('resp', 'NO_SOCKET')] });
+  assert.equal(summarizeDiagnosis(two).status, 'partial');
+  assert.equal(summarizeDiagnosis(two).agree, 1);
+  assert.equal(summarizeDiagnosis(compareDiagnosis({ resets: [rst('resp', 'NO_SOCKET')], findings: [] })).status, 'disagrees');
 });
 
 const observed: Observed = {

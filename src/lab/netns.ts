@@ -2,11 +2,12 @@
  * Throw-away network namespaces: the lab's hosts, and the tests' private networks.
  *
  * Every namespace this process creates is named `<prefix>-<pid>-<random>` and remembered; all of
- * them are deleted on destroy(), at process exit, and on SIGINT/SIGTERM, so a run that fails or
+ * them are deleted on destroy(), at process exit, and on SIGHUP/SIGINT/SIGQUIT/SIGTERM, so a run that fails or
  * is interrupted leaves nothing behind. `removeLeftovers(prefix)` cleans up after a run that was
  * killed outright (SIGKILL), which no handler can catch.
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { TsleuthError } from '../errors.js';
@@ -24,7 +25,11 @@ export interface RunResult {
 const live = new Set<string>();
 let handlersInstalled = false;
 
-function deleteSync(name: string): void {
+/**
+ * Kills every process inside `name` and deletes the namespace. Returns null when it is gone
+ * afterwards (deleted now, or already gone), else why it could not be deleted.
+ */
+function deleteSync(name: string): string | null {
   try {
     const pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     for (const pid of pids.split('\n').filter((p) => p.trim() !== '')) {
@@ -35,15 +40,23 @@ function deleteSync(name: string): void {
       }
     }
   } catch {
-    // the namespace may already be gone
+    // the namespace may already be gone, or we may not see its processes
   }
+  let failure: string | null = null;
   try {
-    execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
-  } catch {
-    // already deleted
+    execFileSync('ip', ['netns', 'delete', name], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    failure = err.code === 'ENOENT' ? "the 'ip' command (iproute2) is not installed" : ((err.stderr ?? '').trim().split('\n').pop() ?? '') || err.message;
   }
-  live.delete(name);
+  // A failed delete of a namespace that no longer exists is no failure: it is gone.
+  if (failure !== null && !existsSync(`/run/netns/${name}`)) failure = null;
+  if (failure === null) live.delete(name);
+  return failure;
 }
+
+/** SIGHUP (terminal closed), SIGINT, SIGQUIT, SIGTERM: each ends the process with 128 + its number. */
+export const EXIT_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 
 function installHandlers(): void {
   if (handlersInstalled) return;
@@ -51,8 +64,11 @@ function installHandlers(): void {
   process.on('exit', () => {
     for (const name of [...live]) deleteSync(name);
   });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  for (const sig of Object.keys(EXIT_SIGNALS) as (keyof typeof EXIT_SIGNALS)[]) {
     process.once(sig, () => {
+      // Someone else (the lab runner) handles this signal and ends the process through exit,
+      // where the handler above deletes what is left: leave it to them.
+      if (process.listenerCount(sig) > 0) return;
       for (const name of [...live]) deleteSync(name);
       // Re-raise with the default action so the exit status says what killed us.
       process.kill(process.pid, sig);
@@ -150,14 +166,16 @@ export async function listNamespaces(prefix: string = NETNS_PREFIX): Promise<str
     .filter((n) => n.startsWith(`${prefix}-`));
 }
 
-/** Kills every process inside the namespace `name` and deletes it (synchronously; never throws). */
-export function deleteNamespace(name: string): void {
-  deleteSync(name);
+/**
+ * Kills every process inside the namespace `name` and deletes it (synchronously; never throws).
+ * Returns null when the namespace is gone, else why `ip netns delete` could not delete it.
+ */
+export function deleteNamespace(name: string): string | null {
+  return deleteSync(name);
 }
 
 /** Deletes namespaces left by runs that were killed outright; returns their names. */
 export async function removeLeftovers(prefix: string = NETNS_PREFIX): Promise<string[]> {
   const names = await listNamespaces(prefix);
-  for (const n of names) deleteSync(n);
-  return names;
+  return names.filter((n) => deleteSync(n) === null);
 }

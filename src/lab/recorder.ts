@@ -106,8 +106,11 @@ export class CaptureRecorder {
     return { file: this.file, iface: this.iface, captured: cap ? Number(cap[1]) : null, droppedByKernel: drop ? Number(drop[1]) : null };
   }
 
-  /** Stops without waiting for a marker (error paths). */
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  /** Stops without waiting for a marker (error paths, interruptions); resolves once tcpdump has exited. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const gone = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await gone;
   }
 }

@@ -56,17 +56,23 @@ export function errnoText(t: Truth): string {
 }
 
 export function diagnosisText(t: Truth): string {
-  switch (t.diagnosis.status) {
-    case 'no-diagnosis-yet':
-      return 'no diagnosis yet';
+  const d = t.diagnosis;
+  const compared = d.agree + d.ambiguous + d.disagree + d.undiagnosed;
+  const off = d.not_on_wire > 0 ? `${d.not_on_wire} RST not on the wire, not compared` : '';
+  const also = off === '' ? '' : `; ${off}`;
+  switch (d.status) {
+    case 'no-rst':
+      return off === '' ? 'n/a (no RST)' : `n/a (${off})`;
     case 'agrees':
-      return `agrees (${t.diagnosis.agree})`;
+      return `agrees (${d.agree}${also})`;
     case 'agrees-or-ambiguous':
-      return t.diagnosis.agree === 0 ? `ambiguous (${t.diagnosis.ambiguous}, kernel's reason among the candidates)` : `agrees (${t.diagnosis.agree}) + ambiguous (${t.diagnosis.ambiguous})`;
+      return d.agree === 0
+        ? `ambiguous (${d.ambiguous} of ${compared}, kernel's reason among the candidates${also})`
+        : `agrees (${d.agree} of ${compared}) + ambiguous (${d.ambiguous}, kernel's reason among the candidates${also})`;
     case 'disagrees':
-      return `disagrees (${t.diagnosis.disagree})`;
-    default:
-      return `partly (${t.diagnosis.agree + t.diagnosis.ambiguous} of ${t.diagnosis.agree + t.diagnosis.ambiguous + t.diagnosis.disagree + t.diagnosis.undiagnosed})`;
+      return `disagrees (0 of ${compared} agree${d.undiagnosed > 0 ? `, ${d.undiagnosed} without a finding` : ''}${also})`;
+    case 'partial':
+      return `partly (${d.agree} of ${compared} agree${d.ambiguous > 0 ? `, ${d.ambiguous} ambiguous` : ''}${also})`;
   }
 }
 

@@ -7,14 +7,17 @@
  *   programs killed → namespace deleted (its nft tables with it) → analyze + truth.json.
  *
  * Every step that creates something registers how to undo it, and the undo runs in `finally`;
- * SIGINT/SIGTERM end the process through `exit`, where the namespace and tracing-instance
- * handlers of netns.ts and tracefs.ts remove what is left.
+ * SIGHUP/SIGINT/SIGQUIT/SIGTERM stop the run's processes and wait for them, then end the process
+ * through `exit` (status 128 + the signal), where the namespace and tracing-instance handlers of
+ * netns.ts and tracefs.ts and the temporary-directory handler here remove what is left.
  */
 
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+
+import { TsleuthError } from '../errors.js';
 
 import { analyze } from '../analyze/analyze.js';
 import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
@@ -23,7 +26,8 @@ import { readProcNetTcp } from '../kernel/proc-net-tcp.js';
 import type { TcpSocket } from '../kernel/tcp-socket.js';
 import { drawAddresses, drawPort, type LabAddresses } from './addresses.js';
 import { KernelView } from './kernel-view.js';
-import { NetNamespace } from './netns.js';
+import { checkOutDir } from './out-dir.js';
+import { EXIT_SIGNALS, NetNamespace } from './netns.js';
 import type { Outcome } from './outcome.js';
 import { Peer } from './peer.js';
 import { CaptureRecorder, type CaptureStats } from './recorder.js';
@@ -47,6 +51,8 @@ export interface RunOptions {
 export interface LabNote {
   ts: number;
   text: string;
+  /** An observation of the kernel's socket table (LabContext.observe), not the lab's own action. */
+  kernel?: boolean;
 }
 
 export interface LabRun {
@@ -71,15 +77,66 @@ let signalsInstalled = false;
 /** Temporary recording directories of runs in progress (removed at exit, whatever the cause). */
 const liveTmpDirs = new Set<string>();
 
-/** SIGINT/SIGTERM → process.exit, so the exit handlers of netns.ts and tracefs.ts clean up. */
+/** What the run in progress started that is not removed by an exit handler of its own. */
+interface ActiveRun {
+  recorders: CaptureRecorder[];
+  peers: () => Peer[];
+  ns: NetNamespace;
+}
+let active: ActiveRun | null = null;
+let interruptedBy: NodeJS.Signals | null = null;
+let interruptHook: ((signal: NodeJS.Signals) => void) | null = null;
+/** How long an interruption may take to stop the run's processes before the process exits anyway. */
+const INTERRUPT_GRACE_MS = 3000;
+
+/**
+ * Called (synchronously, once) when a signal interrupts the lab, after the run in progress was
+ * stopped and before the process exits with 128 + the signal's number: the command says what
+ * was interrupted and what had completed.
+ */
+export function onInterrupt(hook: ((signal: NodeJS.Signals) => void) | null): void {
+  interruptHook = hook;
+}
+
+/** Kills the run's tcpdumps and socket programs, waits until they have exited, deletes the namespace. */
+async function stopActive(): Promise<void> {
+  const a = active;
+  if (a === null) return;
+  await Promise.all([...a.recorders.map((r) => r.kill().catch(() => undefined)), ...a.peers().map((p) => p.kill().catch(() => undefined))]);
+  await a.ns.destroy();
+}
+
+/**
+ * SIGHUP (the terminal closed), SIGINT, SIGQUIT and SIGTERM: stop the run in progress, wait for
+ * its processes, let the command report, then exit with 128 + the signal's number, where the exit
+ * handlers of netns.ts, tracefs.ts and this module remove what is left (namespace, tracing
+ * instance, temporary directory). A second signal during that is ignored; the grace period bounds it.
+ */
 function installSignalHandlers(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
   process.on('exit', () => {
     for (const d of liveTmpDirs) rmSync(d, { recursive: true, force: true });
   });
-  process.on('SIGINT', () => process.exit(130));
-  process.on('SIGTERM', () => process.exit(143));
+  for (const [sig, num] of Object.entries(EXIT_SIGNALS) as [NodeJS.Signals, number][]) {
+    process.on(sig, () => {
+      if (interruptedBy !== null) return;
+      interruptedBy = sig;
+      const status = 128 + num;
+      const force = setTimeout(() => process.exit(status), INTERRUPT_GRACE_MS);
+      void stopActive()
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(force);
+          try {
+            interruptHook?.(sig);
+          } catch {
+            // the terminal may be gone (SIGHUP): nothing to tell
+          }
+          process.exit(status);
+        });
+    });
+  }
 }
 
 function now(): number {
@@ -164,6 +221,10 @@ class Context implements LabContext {
   note(text: string): void {
     this.notes.push({ ts: now(), text });
   }
+
+  observe(text: string): void {
+    this.notes.push({ ts: now(), text, kernel: true });
+  }
 }
 
 /** /proc/<pid>/net/tcp{,6}, failing when the process is gone (readProcNetTcp would return []). */
@@ -175,10 +236,16 @@ async function readProcNetTcpStrict(pid: number): Promise<TcpSocket[]> {
 
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<LabRun> {
   installSignalHandlers();
+  // An interrupted lab starts nothing new: the process is about to exit.
+  if (interruptedBy !== null) return new Promise<never>(() => undefined);
   const t0 = now();
   const kept = options.outDir !== undefined;
-  const dir = kept ? resolve(options.outDir!) : await mkdtemp(join(tmpdir(), `${LAB_TMP_PREFIX}${process.pid}-`));
-  await mkdir(dir, { recursive: true });
+  const dir = kept ? checkOutDir(options.outDir!) : await mkdtemp(join(tmpdir(), `${LAB_TMP_PREFIX}${process.pid}-`));
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new TsleuthError('TSL_ERR_USAGE', `--out ${JSON.stringify(options.outDir ?? dir)}: cannot create ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   if (!kept) liveTmpDirs.add(dir);
   const addrs = drawAddresses(scenario.family);
   const port = drawPort();
@@ -188,6 +255,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   let ctx: Context | null = null;
   let error: string | null = null;
   let captures: CaptureStats[] = [];
+  active = { recorders, peers: () => ctx?.peers ?? [], ns };
   try {
     if (addrs.family === 4) {
       await ns.run('ip', ['addr', 'add', `${addrs.server}/${addrs.prefixLen}`, 'dev', 'lo']);
@@ -215,10 +283,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     // on exit) belong to no scenario.
     await kernel.stop();
   } finally {
-    for (const r of recorders) r.kill();
+    await Promise.all(recorders.map((r) => r.kill().catch(() => undefined)));
     await kernel?.stop().catch(() => undefined);
     for (const p of ctx?.peers ?? []) await p.kill().catch(() => undefined);
     await ns.destroy();
+    active = null;
   }
 
   const records: ConnectionRecord[] = [];
@@ -244,7 +313,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     outcomes,
     nft: ctx!.nftRules,
     error,
-    kernelNotes: kernel!.notes,
+    kernelNotes: [
+      ...kernel!.notes.map((text) => ({ ts: null, source: 'tracer' as const, text })),
+      ...ctx!.notes.filter((n) => n.kernel === true).map((n) => ({ ts: n.ts, source: 'sockets' as const, text: n.text })),
+    ],
     lostEvents: kernel!.lost,
   });
   const timeline = buildTimeline({ wire, events, outcomes, notes: ctx!.notes, serverAddr: addrs.server, port });

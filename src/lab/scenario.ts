@@ -68,6 +68,11 @@ export interface LabContext {
   waitEvent(match: (e: KernelEvent) => boolean, what: string, timeoutMs?: number): Promise<KernelEvent>;
   /** A line in the timeline's application column that is not a socket call ("firewall rule added"). */
   note(text: string): void;
+  /**
+   * What the lab saw of the kernel's socket table, not as a trace event ("the TIME_WAIT socket is
+   * gone"): in the timeline's kernel column and in truth.json's `kernel_notes`.
+   */
+  observe(text: string): void;
 }
 
 export interface Scenario {

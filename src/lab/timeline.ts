@@ -74,7 +74,7 @@ export function buildTimeline(input: TimelineInput): TimelineRow[] {
   for (const p of input.wire) items.push({ ts: p.ts, col: 'wire', text: `#${p.frame} ${describePacket(p, n)}` });
   for (const e of input.events) items.push({ ts: e.ts, col: 'kernel', text: describeEvent(e, n) });
   for (const o of input.outcomes) items.push({ ts: o.end, col: 'app', text: describeOutcome(o, n) });
-  for (const x of input.notes) items.push({ ts: x.ts, col: 'app', text: `— ${x.text}` });
+  for (const x of input.notes) items.push({ ts: x.ts, col: x.kernel === true ? 'kernel' : 'app', text: `— ${x.text}` });
   // Stable order: by time, and at equal times wire before kernel before application.
   const rank: Record<Column, number> = { wire: 0, kernel: 1, app: 2 };
   items.sort((a, b) => a.ts - b.ts || rank[a.col] - rank[b.col]);

@@ -13,7 +13,7 @@ import { release } from 'node:os';
 import type { ConnectionRecord, Finding } from '../analyze/records.js';
 import type { KernelEvent } from '../kernel/trace-events.js';
 import type { LabAddresses } from './addresses.js';
-import { compareDiagnosis, type DiagnosisCheck, type DiagnosisStatus } from './agreement.js';
+import { compareDiagnosis, summarizeDiagnosis, type DiagnosisCheck, type DiagnosisSummary } from './agreement.js';
 import { checkExpectation, type Observed } from './expect.js';
 import type { Endpoint, Outcome } from './outcome.js';
 import type { Expectation, LabSide, Scenario } from './scenario.js';
@@ -91,10 +91,21 @@ export interface Truth {
   expected: Expectation;
   observed: Observed;
   verdict: { ok: boolean; mismatches: string[] };
-  diagnosis: { status: DiagnosisStatus; agree: number; ambiguous: number; disagree: number; undiagnosed: number };
+  diagnosis: DiagnosisSummary;
   error: string | null;
-  kernel_notes: string[];
+  /**
+   * What the kernel showed outside its trace events: `sockets`, the socket table as the scenario
+   * read it (a TIME_WAIT socket that vanished or survived); `tracer`, the tracer's own remarks
+   * (the trace clock it could use), without a time.
+   */
+  kernel_notes: KernelNote[];
   lost_events: number;
+}
+
+export interface KernelNote {
+  ts: number | null;
+  source: 'sockets' | 'tracer';
+  text: string;
 }
 
 export interface TruthInput {
@@ -110,7 +121,7 @@ export interface TruthInput {
   outcomes: Outcome[];
   nft: string[];
   error: string | null;
-  kernelNotes: string[];
+  kernelNotes: KernelNote[];
   lostEvents: number;
 }
 
@@ -305,22 +316,6 @@ export function buildTruth(input: TruthInput): Truth {
   };
   const mismatches = checkExpectation(input.scenario.expect, observed);
   if (input.error !== null) mismatches.unshift(`the scenario failed: ${input.error}`);
-  const checks = conns.list.flatMap((c) => c.diagnosis);
-  const agree = checks.filter((d) => d.result === 'agrees').length;
-  const ambiguous = checks.filter((d) => d.result === 'ambiguous').length;
-  const disagree = checks.filter((d) => d.result === 'disagrees').length;
-  const undiagnosed = checks.filter((d) => d.result === 'no-finding').length;
-  const anyFinding = conns.list.some((c) => c.findings.length > 0);
-  const status: DiagnosisStatus = !anyFinding
-    ? 'no-diagnosis-yet'
-    : disagree === 0 && undiagnosed === 0
-      ? ambiguous === 0
-        ? 'agrees'
-        : 'agrees-or-ambiguous'
-      : agree + ambiguous === 0
-        ? 'disagrees'
-        : 'partial';
-
   return {
     schema: TRUTH_SCHEMA,
     scenario: { name: input.scenario.name, title: input.scenario.title, story: input.scenario.story, family: input.scenario.family },
@@ -339,7 +334,7 @@ export function buildTruth(input: TruthInput): Truth {
     expected: input.scenario.expect,
     observed,
     verdict: { ok: mismatches.length === 0, mismatches },
-    diagnosis: { status, agree, ambiguous, disagree, undiagnosed },
+    diagnosis: summarizeDiagnosis(conns.list.flatMap((c) => c.diagnosis)),
     error: input.error,
     kernel_notes: input.kernelNotes,
     lost_events: input.lostEvents,

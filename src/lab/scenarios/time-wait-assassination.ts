@@ -39,10 +39,10 @@ export function timeWaitAssassination(rfc1337: boolean): Scenario {
       if (rfc1337) {
         const tw = (await lab.sockets()).find((s) => s.sport === port && s.state === 'TCP_TIME_WAIT');
         if (tw === undefined) throw new Error('the TIME_WAIT socket vanished although tcp_rfc1337=1');
-        lab.note('the client TIME_WAIT socket survived the RST (tcp_rfc1337=1)');
+        lab.observe('the client TIME_WAIT socket survived the RST (tcp_rfc1337=1)');
       } else {
         await lab.waitSocket((s) => s.sport === port && s.state === 'TCP_TIME_WAIT', 'the TIME_WAIT socket to be gone', { absent: true, timeoutMs: 2000 });
-        lab.note('the client TIME_WAIT socket is gone: assassinated by the RST');
+        lab.observe('the client TIME_WAIT socket is gone: assassinated by the RST');
       }
     },
   };
