@@ -9,7 +9,8 @@
  * covers options and payload) — captured on another interface within COPY_WINDOW_MS. A real
  * retransmission differs: Linux gives it a new IPv4 identification, and its TCP timestamp (and so
  * its checksum) changes once a millisecond has passed; and it leaves on the same interface. The
- * TTL is not compared: a router decrements it between the two copies.
+ * TTL is not compared: a router decrements it between the two copies. The tracker asks only once
+ * the capture has shown a second interface: a capture of one costs a comparison per segment.
  */
 import type { PacketView } from '../dissect/packet.js';
 import type { Connection } from './connection.js';

@@ -63,6 +63,9 @@ export class TcpTracker {
   private nextId = 1;
   /** Network time: the latest packet time seen. */
   private now = -Infinity;
+  /** The interface every segment so far came from, until a second one is seen (capture-copy.ts). */
+  private onlyCaptureIf = 0;
+  private manyInterfaces = false;
 
   constructor(sink: ConnectionSink, options: TrackerOptions = {}) {
     this.sink = sink;
@@ -83,7 +86,12 @@ export class TcpTracker {
     const hash = flowHash(v);
     const flags = v.flags;
     let c = this.table.find(hash, v);
-    if (c !== null && isCaptureCopy(c, v)) {
+    // Copies come from a second interface: until one shows up there is nothing to compare.
+    if (v.captureIf !== this.onlyCaptureIf && !this.manyInterfaces) {
+      if (this.stats.connections === 0) this.onlyCaptureIf = v.captureIf;
+      else this.manyInterfaces = true;
+    }
+    if (this.manyInterfaces && c !== null && isCaptureCopy(c, v)) {
       this.stats.captureCopies++;
       return null;
     }
