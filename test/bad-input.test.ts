@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { constants, deflateRawSync } from 'node:zlib';
-import { ethernet, gzip, handshakeDataClose, pcapFile, pcapngFile, tcpIpPacket, type FrameSpec } from './helpers/capture-builder.js';
+import { ethernet, gzip, handshakeDataClose, pcapFile, pcapngFile, tcpIpPacket, type FrameSpec, type TcpSegmentSpec } from './helpers/capture-builder.js';
 import { jsonLines, runCli } from './helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsl-bad-'));
@@ -207,5 +207,30 @@ describe('exit status on request', () => {
     assert.equal((await runCli(['analyze', '--fail-on', 'failed', p])).code, 0);
     assert.equal((await runCli(['analyze', '--fail-on', 'SF', p])).code, 1);
     assert.equal((await runCli(['analyze', '--fail-on', 'NOPE', p])).code, 2);
+  });
+
+  it('--fail-on failures ignores observations, --fail-on findings does not', async () => {
+    // A request the server acknowledged and never answered (an observation), 5 s of silence,
+    // then a lone SYN elsewhere (too short to say anything about).
+    const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80 };
+    const s = { src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 40000 };
+    const segs: TcpSegmentSpec[] = [
+      { ...c, seq: 100, flags: 'S' },
+      { ...s, seq: 500, ack: 101, flags: 'SA' },
+      { ...c, seq: 101, ack: 501, flags: 'A' },
+      { ...c, seq: 101, ack: 501, flags: 'PA', payload: 'GET / HTTP/1.1\r\n\r\n' },
+      { ...s, seq: 501, ack: 119, flags: 'A' },
+    ];
+    const hung: FrameSpec[] = segs.map((x, i) => ({ ts: 1700000000 + i * 0.001, data: ethernet(tcpIpPacket(x)) }));
+    hung.push({ ts: 1700000005, data: ethernet(tcpIpPacket({ src: '10.0.0.3', dst: '10.0.0.4', sport: 41000, dport: 443, seq: 1, flags: 'S' })) });
+    const p = file('hung.pcap', pcapFile(hung));
+    const json = jsonLines((await runCli(['analyze', '--json', p])).stdout);
+    assert.deepEqual(json.filter((x) => x['type'] === 'connection').map((x) => (x['findings'] as { kind: string }[]).map((f) => f.kind)), [['unanswered-request'], []]);
+    assert.equal((await runCli(['analyze', '--fail-on', 'failures', p])).code, 0);
+    assert.equal((await runCli(['analyze', '--fail-on', 'findings', p])).code, 1);
+    assert.equal((await runCli(['analyze', '--fail-on', 'failures', file('refused.pcap', pcapFile([
+      { ts: 1700000000, data: ethernet(tcpIpPacket({ ...c, seq: 100, flags: 'S' })) },
+      { ts: 1700000000.001, data: ethernet(tcpIpPacket({ ...s, seq: 0, ack: 101, flags: 'RA' })) },
+    ]))])).code, 1);
   });
 });

@@ -11,7 +11,7 @@ import { writeConnectionJson } from '../report/json.js';
 import { JsonEncoder } from '../report/json-encoder.js';
 import { ProgressLine } from '../report/progress.js';
 import { counted, escapeForTerminal, jsonLine } from '../report/terminal.js';
-import { FINDING_KINDS, topicNames } from '../diagnose/knowledge.js';
+import { FAILURE_KINDS, FINDING_KINDS, topicNames } from '../diagnose/knowledge.js';
 import { renderConnectionTable, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
 import { DEFAULT_LIKELY_SERVER_PORTS } from '../tcp/tracker.js';
@@ -40,7 +40,8 @@ options:
   --fail-on LIST         exit 1 if any connection matches one of these (comma-separated):
                          conn_states, "failed" (REJ,RSTO,RSTR,RSTOS0,RSTRH,S0,SH,SHR), finding
                          kinds (refused, reset, half-close-stall, ...), kernel reasons
-                         (TCP_ABORT_ON_CLOSE, ...), or "findings" (any finding)
+                         (TCP_ABORT_ON_CLOSE, ...), "failures" (any finding of a failure kind,
+                         not the observations such as retransmissions), or "findings" (any)
   --no-diagnose          skip the diagnosis (no findings; the connection table only)
   --no-progress          never draw the progress line (it only appears when stderr is a terminal)
 
@@ -67,16 +68,17 @@ function parseFailOn(list: string): FailOn {
   for (const item of list.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     if (item === 'failed') FAILED.forEach((s) => out.states.add(s));
     else if (item === 'findings') out.anyFinding = true;
+    else if (item === 'failures') FAILURE_KINDS.forEach((k) => out.findings.add(k));
     else if (FINDING_KINDS.includes(item.toLowerCase())) out.findings.add(item.toLowerCase());
     else if (item.toUpperCase() in CONN_STATE_MEANING) out.states.add(item.toUpperCase() as ConnState);
     else if (topicNames().reason.includes(item.toUpperCase())) out.findings.add(item.toUpperCase());
     else {
       throw usageError(
-        `--fail-on: ${JSON.stringify(item)} is not a conn_state (${Object.keys(CONN_STATE_MEANING).join(', ')}), a finding kind (${FINDING_KINDS.join(', ')}), a kernel reason, "failed" nor "findings"`,
+        `--fail-on: ${JSON.stringify(item)} is not a conn_state (${Object.keys(CONN_STATE_MEANING).join(', ')}), a finding kind (${FINDING_KINDS.join(', ')}), a kernel reason, "failed", "failures" nor "findings"`,
       );
     }
   }
-  if (out.states.size === 0 && out.findings.size === 0 && !out.anyFinding) throw usageError('--fail-on needs at least one conn_state, finding kind, kernel reason, "failed" or "findings"');
+  if (out.states.size === 0 && out.findings.size === 0 && !out.anyFinding) throw usageError('--fail-on needs at least one conn_state, finding kind, kernel reason, "failed", "failures" or "findings"');
   return out;
 }
 
@@ -115,7 +117,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   const connectionId = parseWholeInRange(values.connection, '--connection', 1);
   const failOn = values['fail-on'] === undefined ? null : parseFailOn(values['fail-on']);
   if (failOn !== null && values['no-diagnose'] && (failOn.anyFinding || failOn.findings.size > 0)) {
-    throw usageError('--fail-on with finding kinds, kernel reasons or "findings" needs the diagnosis: drop --no-diagnose');
+    throw usageError('--fail-on with finding kinds, kernel reasons, "failures" or "findings" needs the diagnosis: drop --no-diagnose');
   }
   const serverPorts =
     values['server-ports'] === undefined
