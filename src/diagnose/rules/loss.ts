@@ -12,13 +12,21 @@
  */
 import { type DiagnosisContext, type FindingParts, type SideView, bytesText, peerOf } from '../context.js';
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** "the server sent 3 data segments and 1 retransmission (1.3 KB, 25.0% of its data segments), 2 out of order" */
 function stats(s: SideView): string {
   const r = s.ev.rare;
-  const total = s.ev.dataSegs;
+  const fresh = s.ev.dataSegs;
   const rex = r?.rexmits ?? 0;
   const jumps = r?.seqJumps ?? 0;
-  const pct = total > 0 && rex > 0 ? ` ${((rex / total) * 100).toFixed(rex * 100 < total ? 2 : 1)}% of ${total}` : '';
-  return `${s.who} sent ${rex} again${rex > 0 ? ` (${bytesText(r!.rexmitBytes)})` : ''}${pct}${jumps > 0 ? `, ${jumps} out of order` : ''}`;
+  const order = jumps > 0 ? `, ${jumps} out of order` : '';
+  if (rex === 0) return `${s.who} sent ${plural(fresh, 'data segment')} and no retransmission${order}`;
+  const all = fresh + rex;
+  const pct = ((rex / all) * 100).toFixed(rex * 100 < all ? 2 : 1);
+  return `${s.who} sent ${plural(fresh, 'data segment')} and ${plural(rex, 'retransmission')} (${bytesText(r!.rexmitBytes)}, ${pct}% of its data segments)${order}`;
 }
 
 /** The sender retransmitted, and the receiver's window (its scale known) was never full nor shut. */
