@@ -520,6 +520,23 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.match(text, /advice: /);
     assert.match(text, /HEALTHY: 1 connection without findings/);
   });
+  it('the text report says where a kind\'s findings point: reasons, who acted, and the responders, most first', async () => {
+    // Three refused connects: two to 10.9.8.7:8080, one to [2001:db8:ff::5]:443.
+    const a = new Conv(V4);
+    a.c('S').s('RA', { seq: 0, ack: a.cNext });
+    const b = new Conv({ ...V4, cport: 40200 }, a.t + 1);
+    b.c('S').s('RA', { seq: 0, ack: b.cNext });
+    const recs = [...(await analyzeConv(Object.assign(new Conv(V4), { segs: [...a.segs, ...b.segs] })))];
+    const c = new Conv(V6, a.t + 2);
+    c.c('S').s('RA', { seq: 0, ack: c.cNext });
+    recs.push(...(await analyzeConv(c)));
+    const text = renderFindings(ReportDigest.of(recs, 0, 5));
+    assert.match(text, /refused — 3 findings \(tcpsleuth explain refused\)\n  reasons: NO_SOCKET 3; by the server 3\n  at 2 responders, most at 10\.9\.8\.7:8080 \(2\), \[2001:db8:ff::5\]:443 \(1\)\n/);
+    // One finding of a kind needs no tally: its example says it all.
+    const one = renderFindings(ReportDigest.of(recs.slice(0, 1), 0, 5));
+    assert.match(one, /refused — 1 finding \(tcpsleuth explain refused\)\n  #/);
+  });
+
   it('window full, then a zero window: a slow reader (the window scaled by the shift its SYN-ACK announced)', async () => {
     const cv = new Conv(V6);
     cv.c('S', { options: wscale(7) }).s('SA', { options: wscale(2) }).c('A');
@@ -575,6 +592,7 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.ok(recs.every((r) => r.findings.every((f) => f.kind !== 'window-full')));
     const { r, f } = only(recs, 'retransmissions');
     assert.match(f.summary, /never full nor shut: a slow or lossy network set the pace/);
+    assert.match(f.summary, /the client sent 2 data segments and 1 retransmission \(1\.4 KB, 33\.3% of its data segments\); the server sent 0 data segments and no retransmission\./);
     assert.deepEqual(r.stats?.orig, { retrans_segs: 1, retrans_bytes: 1400, out_of_order_segs: 0, zero_window_segs: 0, window_full_segs: 0, missed_bytes: 0 });
   });
 

@@ -7,6 +7,7 @@ import { it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { FAILURE_KINDS } from '../src/diagnose/knowledge.js';
 import { byInterest, OBSERVATION_IDS, ReportDigest, TopItems } from '../src/report/digest.js';
+import { HeavyHitters } from '../src/report/heavy-hitters.js';
 import type { ConnState } from '../src/tcp/conn-state.js';
 
 const STATES: ConnState[] = ['SF', 'SF', 'SF', 'REJ', 'S0', 'RSTO', 'RSTR', 'S1', 'OTH'];
@@ -25,7 +26,8 @@ function records(n: number): ConnectionRecord[] {
       findings.push({ kind: KINDS[rand(KINDS.length)]!, by: 'orig', reason: 'NONE', confidence: rand(10) / 10, frames: [], errno: { orig: null, resp: null }, summary: `s${id}`, advice: '' });
     }
     // Records arrive in the order connections end, not by id or start time.
-    out.push({ id, conn_state: STATES[rand(STATES.length)]!, first: 1000 + rand(500), findings } as unknown as ConnectionRecord);
+    const resp = { addr: `10.0.0.${rand(3)}`, port: 80 };
+    out.push({ id, conn_state: STATES[rand(STATES.length)]!, first: 1000 + rand(500), history: 'Sh', resp, findings } as unknown as ConnectionRecord);
   }
   return out;
 }
@@ -61,4 +63,59 @@ it('the digest shows what a full sort would, and counts everything', () => {
   assert.equal(d.healthyCount, all.filter((r) => r.findings.length === 0).length);
   const everything = ReportDigest.of(all, 0, 0);
   assert.equal(everything.table.items.length, all.length);
+});
+
+it('the digest tallies each failure kind by reason, actor and responder', () => {
+  const all = records(5000);
+  const d = ReportDigest.of(all, 40, 3);
+  for (const kind of KINDS) {
+    const spread = d.groups.get(kind)!.spread;
+    if (!FAILURE_KINDS.has(kind)) {
+      assert.equal(spread, null, kind);
+      continue;
+    }
+    const mine = all.flatMap((r) => r.findings.filter((f) => f.kind === kind).map(() => `${r.resp.addr}:${r.resp.port}`));
+    assert.deepEqual(spread!.reasons, new Map([['NONE', mine.length]]));
+    assert.deepEqual(spread!.actors, new Map([['client', mine.length]]));
+    // Three responders fit the counters: the counts are exact.
+    const exact = new Map<string, number>();
+    for (const k of mine) exact.set(k, (exact.get(k) ?? 0) + 1);
+    assert.equal(spread!.responders.distinct, exact.size);
+    for (const h of spread!.responders.top(10)) {
+      assert.equal(h.error, 0);
+      assert.equal(h.count, exact.get(h.key), h.key);
+    }
+  }
+});
+
+it('HeavyHitters: exact below its capacity; above it, every heavy key is kept and each count bounds the true one', () => {
+  const small = new HeavyHitters(4);
+  for (const k of ['a', 'b', 'a', 'c', 'a', 'b']) small.add(k);
+  assert.deepEqual(small.top(2), [
+    { key: 'a', count: 3, error: 0 },
+    { key: 'b', count: 2, error: 0 },
+  ]);
+  assert.equal(small.distinct, 3);
+
+  // A scan: 20,000 keys seen once, interleaved with three heavy hitters (1/10, 1/20, 1/40 of the stream).
+  const hh = new HeavyHitters(64);
+  const truth = new Map<string, number>();
+  const add = (k: string): void => {
+    hh.add(k);
+    truth.set(k, (truth.get(k) ?? 0) + 1);
+  };
+  for (let i = 0; i < 20000; i++) {
+    add(`scan${i}`);
+    if (i % 8 === 0) add('heavy1');
+    if (i % 17 === 0) add('heavy2');
+    if (i % 35 === 0) add('heavy3');
+  }
+  const top = hh.top(3);
+  assert.deepEqual(top.map((h) => h.key), ['heavy1', 'heavy2', 'heavy3']);
+  for (const h of hh.top(64)) {
+    const n = truth.get(h.key)!;
+    assert.ok(h.count - h.error <= n && n <= h.count, `${h.key}: ${h.count - h.error} ≤ ${n} ≤ ${h.count}`);
+  }
+  assert.equal(hh.distinct, null);
+  assert.throws(() => new HeavyHitters(0), RangeError);
 });

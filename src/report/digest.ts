@@ -7,6 +7,8 @@
 import type { ConnectionRecord, Finding } from '../analyze/records.js';
 import { FAILURE_KINDS } from '../diagnose/knowledge.js';
 import type { ConnState } from '../tcp/conn-state.js';
+import { HeavyHitters } from './heavy-hitters.js';
+import { endpointText, sideName } from './terminal.js';
 
 /** Failures first: refused and reset, then attempts that got no answer, then half-closed, then healthy. */
 export const INTEREST: Record<ConnState, number> = {
@@ -31,6 +33,12 @@ export function byInterest(a: ConnectionRecord, b: ConnectionRecord): number {
 
 /** Connections the observations line names by id, per kind. */
 export const OBSERVATION_IDS = 8;
+
+/**
+ * Responder endpoints counted per failure kind (HeavyHitters): any endpoint behind more than
+ * 1/64 of a kind's findings is among them, whatever the number of endpoints in the capture.
+ */
+export const RESPONDER_COUNTERS = 64;
 
 /** The first `capacity` items in `compare` order of everything added (all of them if capacity is 0). */
 export class TopItems<T> {
@@ -70,6 +78,12 @@ export interface FindingGroup {
   count: number;
   /** The ones the report shows: failures by confidence, observations by id. */
   shown: TopItems<FindingOf>;
+  /**
+   * Where a failure kind's findings point, for a capture with thousands of them: the kernel
+   * reasons (a small vocabulary), who acted ("server", "client", "network", ...) and the
+   * responders (addr:port) they occurred on. Null for observations, reported in one line.
+   */
+  spread: { reasons: Map<string, number>; actors: Map<string, number>; responders: HeavyHitters } | null;
 }
 
 const byConfidence = (a: FindingOf, b: FindingOf): number => b[1].confidence - a[1].confidence || a[0].id - b[0].id;
@@ -103,11 +117,23 @@ export class ReportDigest {
       if (failure) failed = true;
       let g = this.groups.get(f.kind);
       if (g === undefined) {
-        g = { count: 0, shown: failure ? new TopItems(this.perKind, byConfidence) : new TopItems(OBSERVATION_IDS, byId) };
+        g = failure
+          ? {
+              count: 0,
+              shown: new TopItems(this.perKind, byConfidence),
+              spread: { reasons: new Map(), actors: new Map(), responders: new HeavyHitters(RESPONDER_COUNTERS) },
+            }
+          : { count: 0, shown: new TopItems(OBSERVATION_IDS, byId), spread: null };
         this.groups.set(f.kind, g);
       }
       g.count++;
       g.shown.add([r, f]);
+      const spread = g.spread;
+      if (spread !== null) {
+        increment(spread.reasons, f.reason);
+        increment(spread.actors, f.by === 'network' ? 'network' : sideName(r, f.by));
+        spread.responders.add(endpointText(r.resp.addr, r.resp.port));
+      }
     }
     if (failed) this.failedConnections++;
     else if (r.findings.length === 0) {
@@ -121,4 +147,8 @@ export class ReportDigest {
     for (const r of records) d.add(r);
     return d;
   }
+}
+
+function increment(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1);
 }

@@ -5,8 +5,9 @@ import type { CallOutcome, ConnectionRecord, DirectionStats, Finding, SummaryRec
 import { errnoMessage, FAILURE_KINDS, FINDING_KINDS } from '../diagnose/knowledge.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
-import { INTEREST, OBSERVATION_IDS, type ReportDigest } from './digest.js';
-import { counted, endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime } from './terminal.js';
+import { type FindingGroup, INTEREST, OBSERVATION_IDS, RESPONDER_COUNTERS, type ReportDigest } from './digest.js';
+import type { HitCount } from './heavy-hitters.js';
+import { counted, endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime, sideName } from './terminal.js';
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
@@ -115,12 +116,6 @@ function kindRank(k: string): number {
   return i < 0 ? KIND_ORDER.length : i;
 }
 
-function sideName(r: ConnectionRecord, side: 'orig' | 'resp'): string {
-  const handshake = r.history.includes('S') || r.history.includes('h');
-  if (side === 'orig') return handshake ? 'client' : 'originator';
-  return handshake ? 'server' : 'responder';
-}
-
 function callText(c: CallOutcome): string {
   if (c.errno === null) return `${c.call}()${c.note ? `: ${c.note}` : ''}`;
   const msg = errnoMessage(c.errno);
@@ -148,6 +143,45 @@ function findingLines(r: ConnectionRecord, f: Finding): string[] {
   return lines;
 }
 
+/** Responders named in a kind's spread line. */
+const RESPONDERS_SHOWN = 5;
+
+/** "NO_SOCKET 3380, UNKNOWN 3": a tally, largest first. */
+function tally(m: Map<string, number>, prefix = ''): string {
+  return [...m.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([k, n]) => `${prefix}${k} ${n}`)
+    .join(', ');
+}
+
+/** A responder's count: exact, or the range Space-Saving guarantees once counters were taken over. */
+function hitText(h: HitCount): string {
+  return h.error === 0 ? String(h.count) : `${h.count - h.error}–${h.count}`;
+}
+
+/**
+ * Where a failure kind's findings point, above its examples: the kernel reasons, who acted, and
+ * the responders most of them occurred on. Thousands of refusals that all hit one port are one
+ * problem, not thousands; these two lines say which.
+ */
+function spreadLines(g: FindingGroup): string[] {
+  const spread = g.spread;
+  if (spread === null) return [];
+  // NONE is the reason of a finding without an RST (timeouts, stalls): no kernel reason to tally.
+  const reasons = new Map([...spread.reasons].filter(([k]) => k !== 'NONE'));
+  const lines = [`  ${reasons.size > 0 ? `reasons: ${tally(reasons)}; ` : ''}by ${tally(spread.actors, 'the ')}`];
+  const responders = spread.responders;
+  const distinct = responders.distinct;
+  if (distinct === 1) {
+    lines.push(`  all at ${responders.top(1)[0]!.key}`);
+  } else {
+    const top = responders.top(RESPONDERS_SHOWN).map((h) => `${h.key} (${hitText(h)})`);
+    const more = distinct === null || distinct > RESPONDERS_SHOWN ? ', …' : '';
+    lines.push(`  at ${distinct === null ? `more than ${RESPONDER_COUNTERS}` : distinct} responders, most at ${top.join(', ')}${more}`);
+  }
+  return lines;
+}
+
 /**
  * Findings first: failures grouped by kind (each with its summary, evidence, errno per side and
  * advice: the strongest the digest kept), then observations in one line per kind, then a count
@@ -164,6 +198,7 @@ export function renderFindings(d: ReportDigest): string {
     for (const k of failures) {
       const g = groups.get(k)!;
       lines.push('', `${k} — ${g.count} finding${g.count === 1 ? '' : 's'} (tcpsleuth explain ${k})`);
+      if (g.count > 1) lines.push(...spreadLines(g));
       const shown = g.shown.items;
       for (const [r, f] of shown) lines.push(...findingLines(r, f));
       if (shown.length < g.count) lines.push(`  … ${g.count - shown.length} more (--limit 0 shows all, --json gives every field)`);
