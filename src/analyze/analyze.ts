@@ -20,6 +20,7 @@ import { connState } from '../tcp/conn-state.js';
 import type { Connection } from '../tcp/connection.js';
 import { TcpTracker, type EndReason } from '../tcp/tracker.js';
 import { compileFilter, type ConnectionFilter } from './filter.js';
+import { IDLE, withIdleTicks } from './idle-ticks.js';
 import { PacketTrace, type PacketRow } from './packet-trace.js';
 import { type AnalysisRecord, type ConnectionRecord, SCHEMA_VERSION, type SummaryRecord, toConnectionRecord } from './records.js';
 
@@ -47,7 +48,17 @@ export interface AnalyzeOptions extends ConnectionFilter {
   diagnose?: boolean;
   /** With connectionId: receives the packet-by-packet view of that connection when it ends. */
   onPacketTrace?: (rows: PacketRow[], record: ConnectionRecord) => void;
+  /**
+   * The input is a live capture (`tcpdump -w - | …`): when nothing arrives for FOLLOW_IDLE_MS, the
+   * capture's clock moves on by the wall-clock time since the last chunk, so connections whose
+   * timers ran out end (and are yielded) on a quiet link too, not only with the next packet.
+   * Only for live input: a slow pipe of an old capture would have connections ended early.
+   */
+  follow?: boolean;
 }
+
+/** How long a followed capture may be quiet before its clock moves on with the wall clock. */
+export const FOLLOW_IDLE_MS = 1000;
 
 /**
  * Connection records and the summary, one at a time. A fatal fault in the capture is thrown
@@ -128,8 +139,13 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
 
   reader = new CaptureReader(input, onFrame, options.name, options.signal);
   let fatal: TsleuthError | null = null;
+  // Wall-clock time (ms) when the latest chunk came in: where a followed capture's idle clock starts.
+  let chunkWallMs = 0;
   try {
-    for await (const _ of reader.read()) {
+    const chunks = options.follow === true ? withIdleTicks(reader.read(), FOLLOW_IDLE_MS) : reader.read();
+    for await (const step of chunks) {
+      if (step !== IDLE) chunkWallMs = Date.now();
+      else if (clock.frames > 0) tracker.advanceTo(clock.last + (Date.now() - chunkWallMs) / 1000);
       if (pending.length > 0) yield pending.splice(0, pending.length);
       options.onProgress?.({ sourceBytes: reader.progress.sourceBytes, sourceSize: reader.progress.sourceSize, frames: reader.info?.frames ?? 0 });
     }

@@ -12,7 +12,7 @@ import { JsonEncoder } from '../report/json-encoder.js';
 import { ProgressLine } from '../report/progress.js';
 import { counted, escapeForTerminal, jsonLine } from '../report/terminal.js';
 import { FAILURE_KINDS, FINDING_KINDS, topicNames } from '../diagnose/knowledge.js';
-import { renderConnectionTable, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
+import { renderConnectionTable, renderFailure, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
 import { DEFAULT_LIKELY_SERVER_PORTS } from '../tcp/tracker.js';
 import { EXIT } from './exit-codes.js';
@@ -43,6 +43,10 @@ options:
                          (TCP_ABORT_ON_CLOSE, ...), "failures" (any finding of a failure kind,
                          not the observations such as retransmissions), or "findings" (any)
   --no-diagnose          skip the diagnosis (no findings; the connection table only)
+  --follow               the input is a live capture (tcpdump -U -w - | tcpsleuth analyze --follow -):
+                         print each failure as soon as its connection ends (with --json: each
+                         record), and when the link is quiet for a second keep Zeek's timers
+                         running with the wall clock, so connections still end without new packets
   --no-progress          never draw the progress line (it only appears when stderr is a terminal)
 
 Ctrl-C stops reading and reports what was read (a second Ctrl-C quits at once).
@@ -104,6 +108,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
       'fail-on': { type: 'string' },
       'no-progress': { type: 'boolean', default: false },
       'no-diagnose': { type: 'boolean', default: false },
+      follow: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -136,6 +141,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     connectionId,
     verifyChecksums: values['verify-checksums'],
     diagnose: !values['no-diagnose'],
+    follow: values.follow,
     likelyServerPorts: serverPorts,
     onProgress: progress ? (p) => progress.update(p) : undefined,
     onPacketTrace: (rows, record) => {
@@ -143,6 +149,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     },
   };
 
+  const followed = values.follow && !values.json && !values['no-diagnose'];
   const out = new LineWriter();
   // Room for a chunk and the record that completes it, so the buffer rarely has to grow.
   const json = new JsonEncoder(JSON_CHUNK + (64 << 10));
@@ -163,10 +170,21 @@ export async function runAnalyze(argv: string[]): Promise<number> {
             json.newline();
             // The encoder's bytes go to stdout as they are, a chunk at a time.
             if (json.pos >= JSON_CHUNK) out.pushChunk(json.take());
-          } else digest.add(r);
+          } else {
+            digest.add(r);
+            const failure = followed ? renderFailure(r) : null;
+            if (failure !== null) {
+              progress?.clear();
+              out.push(`${failure}\n`);
+            }
+          }
         }
       }
-      await out.flushIfFull();
+      // What this chunk of the capture completed goes out now: a live capture's records as its
+      // connections end, not once a megabyte of them has piled up.
+      if (json.pos > 0) out.pushChunk(json.take());
+      if (followed) await out.flush();
+      else await out.flushIfFull();
     }
   } catch (e) {
     if (!(e instanceof TsleuthError)) throw e;
@@ -191,7 +209,8 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     await out.line(renderPacketTrace(t.rows, t.record));
   } else {
     if (digest.total > 0) {
-      if (!values['no-diagnose']) await out.line(`${renderFindings(digest)}\n`);
+      // Followed, every failure was printed as it ended: the report gives the tallies, not the examples again.
+      if (!values['no-diagnose']) await out.line(`${renderFindings(digest, !followed)}\n`);
       await out.line(`${renderConnectionTable(digest)}\n`);
     } else if (summary.connections > 0) {
       const filters = [...(values.host ?? []).map((h) => `--host ${h}`), ...(values.port ?? []).map((p) => `--port ${p}`)].join(' ');

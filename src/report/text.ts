@@ -143,6 +143,15 @@ function findingLines(r: ConnectionRecord, f: Finding): string[] {
   return lines;
 }
 
+/**
+ * A connection's failures the moment it ends (analyze --follow): each failure finding under its
+ * kind, as the report shows its examples; null when it has none (observations wait for the report).
+ */
+export function renderFailure(r: ConnectionRecord): string | null {
+  const blocks = r.findings.filter((f) => FAILURE_KINDS.has(f.kind)).map((f) => [`${f.kind} (tcpsleuth explain ${f.kind})`, ...findingLines(r, f)].join('\n'));
+  return blocks.length > 0 ? blocks.join('\n\n') : null;
+}
+
 /** Responders named in a kind's spread line. */
 const RESPONDERS_SHOWN = 5;
 
@@ -184,10 +193,10 @@ function spreadLines(g: FindingGroup): string[] {
 
 /**
  * Findings first: failures grouped by kind (each with its summary, evidence, errno per side and
- * advice: the strongest the digest kept), then observations in one line per kind, then a count
- * of the healthy connections.
+ * advice: the strongest the digest kept — or, without `examples`, only their tallies), then
+ * observations in one line per kind, then a count of the healthy connections.
  */
-export function renderFindings(d: ReportDigest): string {
+export function renderFindings(d: ReportDigest, examples = true): string {
   const groups = d.groups;
   const kinds = [...groups.keys()].sort((a, b) => kindRank(a) - kindRank(b));
   const lines: string[] = [];
@@ -199,6 +208,7 @@ export function renderFindings(d: ReportDigest): string {
       const g = groups.get(k)!;
       lines.push('', `${k} — ${g.count} finding${g.count === 1 ? '' : 's'} (tcpsleuth explain ${k})`);
       if (g.count > 1) lines.push(...spreadLines(g));
+      if (!examples) continue;
       const shown = g.shown.items;
       for (const [r, f] of shown) lines.push(...findingLines(r, f));
       if (shown.length < g.count) lines.push(`  … ${g.count - shown.length} more (--limit 0 shows all, --json gives every field)`);

@@ -145,6 +145,16 @@ export class TcpTracker {
     return c;
   }
 
+  /**
+   * Moves network time on without a packet: a live capture that went quiet (analyze's follow
+   * mode). Connections whose timers ran out by `t` end, as the next packet would have ended them.
+   */
+  advanceTo(t: number): void {
+    if (t <= this.now) return;
+    this.now = t;
+    if (t >= this.wheel.nextDue) this.wheel.expire(t, this.expireVisitor);
+  }
+
   /** An ICMP error quoting a segment: attributed to the connection, if it is live. */
   icmpError(v: PacketView): Connection | null {
     const c = this.table.find(flowHash(v), v);
