@@ -146,6 +146,12 @@ export interface SummaryRecord {
   interrupted: boolean;
   /** The fatal fault that stopped reading, if any; everything before it is reported. */
   error: { code: string; message: string; offset: number | null; frame: number | null } | null;
+  /**
+   * Present when `analyze --interface` ran tcpdump itself: the interface, the capture filter, and
+   * tcpdump's counts (null when it printed none). Packets dropped by the kernel never reached the
+   * capture: connections missing them look incomplete through no fault of the network.
+   */
+  live?: { interface: string; filter: string; captured: number | null; received_by_filter: number | null; dropped_by_kernel: number | null };
 }
 
 export type AnalysisRecord = ConnectionRecord | SummaryRecord;

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { analyzeInBatches, type AnalyzeOptions } from '../analyze/analyze.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
 import type { ConnectionRecord, SummaryRecord } from '../analyze/records.js';
+import { TcpdumpCapture } from '../capture/tcpdump.js';
 import { TsleuthError } from '../errors.js';
 import { ReportDigest } from '../report/digest.js';
 import { writeConnectionJson } from '../report/json.js';
@@ -20,6 +21,7 @@ import { parsePort, parseWholeInRange, usageError } from './flags.js';
 import { LineWriter } from './output.js';
 
 export const ANALYZE_USAGE = `usage: tcpsleuth analyze [options] <capture | ->
+       tcpsleuth analyze [options] --interface IFACE [capture filter]
 
 Reads a pcap or pcapng capture (optionally gzip-compressed; "-" reads standard input) and
 reports every TCP connection with Zeek's conn_state and history, and explains each failure:
@@ -43,6 +45,10 @@ options:
                          (TCP_ABORT_ON_CLOSE, ...), "failures" (any finding of a failure kind,
                          not the observations such as retransmissions), or "findings" (any)
   --no-diagnose          skip the diagnosis (no findings; the connection table only)
+  -i, --interface IFACE  capture live with tcpdump on IFACE ("any": all), through an optional
+                         capture filter (tcpdump's expression: port 443, host 10.0.0.5, ...); implies
+                         --follow; Ctrl-C ends the capture and prints the report with tcpdump's own
+                         count of the packets the kernel dropped (needs root or CAP_NET_RAW)
   --follow               the input is a live capture (tcpdump -U -w - | tcpsleuth analyze --follow -):
                          print each failure as soon as its connection ends (with --json: each
                          record), and when the link is quiet for a second keep Zeek's timers
@@ -109,6 +115,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
       'no-progress': { type: 'boolean', default: false },
       'no-diagnose': { type: 'boolean', default: false },
       follow: { type: 'boolean', default: false },
+      interface: { type: 'string', short: 'i' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -116,8 +123,11 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     process.stdout.write(`${ANALYZE_USAGE}\n`);
     return EXIT.OK;
   }
-  if (positionals.length !== 1) throw usageError(positionals.length === 0 ? 'analyze needs a capture file (or "-" for standard input)' : 'analyze reads one capture at a time');
-  const input = positionals[0]!;
+  const live = values.interface;
+  if (live === undefined && positionals.length !== 1) {
+    throw usageError(positionals.length === 0 ? 'analyze needs a capture file (or "-" for standard input, or --interface)' : 'analyze reads one capture at a time');
+  }
+  if (live === '') throw usageError('--interface needs an interface name ("any" for all)');
   const limit = parseWholeInRange(values.limit, '--limit', 0) ?? 40;
   const connectionId = parseWholeInRange(values.connection, '--connection', 1);
   const failOn = values['fail-on'] === undefined ? null : parseFailOn(values['fail-on']);
@@ -129,19 +139,28 @@ export async function runAnalyze(argv: string[]): Promise<number> {
       ? DEFAULT_LIKELY_SERVER_PORTS
       : new Set(values['server-ports'].split(',').filter((s) => s.trim() !== '').map((s) => parsePort(s.trim(), '--server-ports')));
 
+  // A live capture starts once every flag is known to be good: tcpdump's own errors come next.
+  const capture = live === undefined ? null : await TcpdumpCapture.start(live, positionals);
+  const input = capture === null ? positionals[0]! : capture.stream;
+  if (capture !== null) {
+    process.stderr.write(`tcpsleuth: capturing on ${capture.iface}${capture.filter ? ` (${capture.filter})` : ''} with tcpdump; Ctrl-C ends it and prints the report\n`);
+  }
   const progress = !values['no-progress'] && ProgressLine.enabled() ? new ProgressLine() : null;
   let traced: { rows: PacketRow[]; record: ConnectionRecord } | null = null;
-  // The first Ctrl-C ends the read and lets the report print; the default handler returns for a second one.
+  // The first Ctrl-C ends the read and lets the report print; the default handler returns for a
+  // second one. A live capture ends as tcpdump does on Ctrl-C: it writes what it has and exits,
+  // and the read ends with the stream.
   const interrupt = new AbortController();
-  process.once('SIGINT', () => interrupt.abort());
+  process.once('SIGINT', () => (capture !== null ? capture.stop() : interrupt.abort()));
   const options: AnalyzeOptions = {
+    name: capture === null ? undefined : `tcpdump -i ${capture.iface}`,
     signal: interrupt.signal,
     hosts: values.host,
     ports: values.port?.map((p) => parsePort(p, '--port')),
     connectionId,
     verifyChecksums: values['verify-checksums'],
     diagnose: !values['no-diagnose'],
-    follow: values.follow,
+    follow: values.follow || capture !== null,
     likelyServerPorts: serverPorts,
     onProgress: progress ? (p) => progress.update(p) : undefined,
     onPacketTrace: (rows, record) => {
@@ -149,7 +168,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     },
   };
 
-  const followed = values.follow && !values.json && !values['no-diagnose'];
+  const followed = (values.follow || capture !== null) && !values.json && !values['no-diagnose'];
   const out = new LineWriter();
   // Room for a chunk and the record that completes it, so the buffer rarely has to grow.
   const json = new JsonEncoder(JSON_CHUNK + (64 << 10));
@@ -193,6 +212,17 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     progress?.clear();
   }
   if (summary === null) throw fatal ?? new Error('analysis ended without a summary');
+  if (capture !== null) {
+    capture.stop();
+    const stats = await capture.stats();
+    summary.live = {
+      interface: capture.iface,
+      filter: capture.filter,
+      captured: stats?.captured ?? null,
+      received_by_filter: stats?.receivedByFilter ?? null,
+      dropped_by_kernel: stats?.droppedByKernel ?? null,
+    };
+  }
   // Unreadable input (nothing read, or nothing that could be analysed): the one-sentence error
   // says everything, no empty report. Damage part-way still reports what came before it.
   const damagedPartWay = fatal !== null && summary.frames > 0 && (fatal.code === 'TSL_ERR_TRUNCATED' || fatal.code === 'TSL_ERR_CORRUPT');

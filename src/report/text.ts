@@ -50,6 +50,7 @@ export function renderSummary(s: SummaryRecord): string {
   if (s.icmp_errors.attributed + s.icmp_errors.unmatched > 0) {
     lines.push(`ICMP errors about TCP: ${s.icmp_errors.attributed} matched to a connection, ${s.icmp_errors.unmatched} unmatched`);
   }
+  if (s.live !== undefined) lines.push(liveText(s.live));
   if (s.interrupted) lines.push('interrupted (Ctrl-C): the capture was not read to its end');
   if (s.error !== null) lines.push(`damaged: ${escapeForTerminal(s.error.message)} — the report covers what came before`);
   const malformed = Object.entries(s.malformed);
@@ -60,6 +61,15 @@ export function renderSummary(s: SummaryRecord): string {
   const faults = Object.entries(s.capture_faults);
   if (faults.length > 0) lines.push(`capture file faults (skipped): ${faults.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   return lines.join('\n');
+}
+
+/** tcpdump's account of a live capture: what it saw, and what the kernel dropped before it could. */
+function liveText(l: NonNullable<SummaryRecord['live']>): string {
+  const where = `live capture on ${escapeForTerminal(l.interface)}${l.filter ? ` (${escapeForTerminal(l.filter)})` : ''} by tcpdump`;
+  if (l.captured === null || l.dropped_by_kernel === null) return `${where}: it printed no counts (it was killed or failed)`;
+  const counts = `${counted(l.captured, 'packet')} captured, ${l.dropped_by_kernel} dropped by the kernel`;
+  if (l.dropped_by_kernel === 0) return `${where}: ${counts}`;
+  return `${where}: ${counts} — the kernel dropped packets before tcpdump read them, so connections may look incomplete (capture loss, not the network's)`;
 }
 
 /** What one direction's sender went through, for the packet-by-packet view. */

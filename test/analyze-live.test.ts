@@ -1,9 +1,13 @@
 /**
- * `analyze --follow` on a live capture: real tcpdump in a private namespace writes to a pipe
+ * Live captures. `analyze --follow`: real tcpdump in a private namespace writes to a pipe
  * that stays open, a real connect() is refused, and the link then goes quiet. Zeek's timers run
  * on packet time, so without new packets the refused connection would never end; --follow keeps
  * the clock moving with the wall clock and prints the failure while tcpdump is still running.
  * The same bytes fed to a plain `analyze -` show nothing until the capture ends.
+ *
+ * `analyze --interface` runs tcpdump itself, inside the namespace: the same failure as it happens,
+ * Ctrl-C (SIGINT) ends the capture with a report that carries tcpdump's counts, and tcpdump's
+ * own refusals (no such interface, a bad filter, no permission) are one sentence and exit 2.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -93,4 +97,66 @@ it('--follow prints a refused connect while the capture is still running, then o
   assert.match(text, /1 connection; 0 other frames/);
   assert.match(plain.stdout(), /refused — 1 finding[^]*#1  127\.0\.0\.1/);
   assert.match(followedJson.stdout().trim().split('\n').at(-1)!, /^\{"type":"summary"/);
+});
+
+function startInNamespace(args: string[]): Analyzer {
+  const child = ns.spawn(process.execPath, [cliPath, 'analyze', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
+  return { child, stdout: () => out, stderr: () => err };
+}
+
+it('--interface captures with tcpdump, prints the failure as it happens, and Ctrl-C ends it with tcpdump\'s counts', { timeout: 60_000 }, async () => {
+  const text = startInNamespace(['--interface', 'lo', 'tcp', 'port', String(CLOSED_PORT)]);
+  const json = startInNamespace(['-i', 'lo', '--json', 'tcp']);
+  const both = [text, json];
+  try {
+    for (const a of both) await waitFor('the capture to start', () => a.stderr().includes('with tcpdump; Ctrl-C ends it'), 15_000);
+    const connect = await ns.run(process.execPath, ['-e', `require('node:net').connect(${CLOSED_PORT}, '127.0.0.1').on('error', (e) => { console.log(e.code); });`]);
+    assert.equal(connect.stdout.trim(), 'ECONNREFUSED');
+    await waitFor('the failure, live', () => text.stdout().includes('REJ Sr'), FOLLOW_DEADLINE_MS);
+    await waitFor('the JSON record, live', () => json.stdout().includes('"conn_state":"REJ"'), FOLLOW_DEADLINE_MS);
+    assert.match(text.stdout(), /^refused \(tcpsleuth explain refused\)\n  #1  127\.0\.0\.1:\d+ → 127\.0\.0\.1:9  REJ Sr/);
+  } finally {
+    // What Ctrl-C sends; `ip netns exec` passes it on to the CLI it runs.
+    for (const a of both) a.child.kill('SIGINT');
+  }
+  await Promise.all(both.map((a) => (a.child.exitCode !== null ? undefined : once(a.child, 'exit'))));
+  for (const a of both) assert.equal(a.child.exitCode, 0, a.stderr());
+  assert.match(text.stdout(), /FAILURES: 1 of 1 connection\n\nrefused — 1 finding/);
+  assert.match(text.stdout(), /tcpdump -i lo: pcap, 2 frames/);
+  assert.match(text.stdout(), /live capture on lo \(tcp port 9\) by tcpdump: 2 packets captured, 0 dropped by the kernel\n/);
+  const summary = JSON.parse(json.stdout().trim().split('\n').at(-1)!) as { type: string; interrupted: boolean; live: Record<string, unknown> };
+  assert.equal(summary.type, 'summary');
+  assert.equal(summary.interrupted, false);
+  // The kernel's "received by filter" counts what the filter looked at (more than it kept).
+  const { received_by_filter: received, ...live } = summary.live;
+  assert.deepEqual(live, { interface: 'lo', filter: 'tcp', captured: 2, dropped_by_kernel: 0 });
+  assert.ok(typeof received === 'number' && received >= 2, String(received));
+});
+
+it('--interface: what tcpdump refuses is one sentence in its own words and exit 2', { timeout: 60_000 }, async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['-i', 'nosuch0'], /^tcpsleuth: tcpdump cannot capture on nosuch0: .*No such device exists\n$/],
+    [['-i', 'lo', 'port', 'nosuchservice'], /^tcpsleuth: tcpdump cannot capture on lo: unknown port 'nosuchservice'\n$/],
+    [['-i', ''], /^tcpsleuth: --interface needs an interface name \("any" for all\)\n$/],
+  ];
+  for (const [args, message] of cases) {
+    const a = startInNamespace(args);
+    if (a.child.exitCode === null) await once(a.child, 'exit');
+    assert.equal(a.child.exitCode, 2, args.join(' '));
+    assert.match(a.stderr(), message);
+    assert.equal(a.stdout(), '');
+  }
+  // Without CAP_NET_RAW: tcpdump's own "permission" sentence.
+  const unprivileged = ns.spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, cliPath, 'analyze', '-i', 'lo'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  unprivileged.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
+  const [code] = (await once(unprivileged, 'exit')) as [number | null];
+  assert.equal(code, 2, err);
+  assert.match(err, /^tcpsleuth: tcpdump cannot capture on lo: .*permission/m);
 });
