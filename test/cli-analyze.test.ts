@@ -203,6 +203,20 @@ describe('pipes named as files', () => {
   }
 });
 
+describe('standard input on a terminal', () => {
+  it('is refused at once with what to do instead of waiting for a capture to be typed', async () => {
+    // script(1) gives the command a pseudo-terminal as its standard input.
+    const r = spawn('script', ['-qec', `${process.execPath} ${cliPath} analyze -`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    r.stdout.on('data', (d: Buffer) => out.push(d));
+    const hung = setTimeout(() => r.kill('SIGKILL'), 10_000);
+    const [code] = (await once(r, 'close')) as [number | null];
+    clearTimeout(hung);
+    assert.equal(code, 2, Buffer.concat(out).toString());
+    assert.match(Buffer.concat(out).toString(), /tcpsleuth: standard input is a terminal, not a capture: pipe one in/);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('stops reading, reports what was read, and exits 130', async () => {
     const child = spawn(process.execPath, [cliPath, 'analyze', '--json', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -128,6 +128,10 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     throw usageError(positionals.length === 0 ? 'analyze needs a capture file (or "-" for standard input, or --interface)' : 'analyze reads one capture at a time');
   }
   if (live === '') throw usageError('--interface needs an interface name ("any" for all)');
+  if (live === undefined && positionals[0] === '-' && process.stdin.isTTY === true) {
+    // A capture is binary: a terminal on standard input means the pipe was forgotten, not that one will be typed.
+    throw usageError('standard input is a terminal, not a capture: pipe one in (tcpdump -U -w - | tcpsleuth analyze --follow -) or capture with --interface');
+  }
   const limit = parseWholeInRange(values.limit, '--limit', 0) ?? 40;
   const connectionId = parseWholeInRange(values.connection, '--connection', 1);
   const failOn = values['fail-on'] === undefined ? null : parseFailOn(values['fail-on']);
