@@ -67,9 +67,11 @@ describe('what a listener lists', () => {
     h.hear(ann('a1'), 'fe80::1%eth0', 4);
     h.hear(ann('a1'), '2001:db8::1', 5);
     assert.deepEqual(h.list(), [{ ...ann('a1'), address: '10.0.0.7', lastHeard: 5 }]);
-    // The same id from a worse address with another port: address and port are never mixed.
-    h.hear(ann('a1', 22), 'fe80::666%eth0', 6);
-    assert.deepEqual(h.list().map((s) => endpointText(s.address, s.port)), ['10.0.0.7:5555']);
+    // The same id from another address with another port, or another name: not the same server
+    // (anyone can copy an id), so another entry — the real one is neither hidden nor moved.
+    h.hear(ann('a1', 22), '10.0.0.66', 6);
+    h.hear({ ...ann('a1'), name: 'kitchen2' }, '10.0.0.67', 6);
+    assert.deepEqual(h.list().map((s) => `${s.name} ${endpointText(s.address, s.port)}`), ['kitchen 10.0.0.66:22', 'kitchen 10.0.0.7:5555', 'kitchen2 10.0.0.67:5555']);
     // Another instance (same name, same host even) is another entry.
     h.hear(ann('b2', 5556), 'fe80::1%eth0', 7);
     // Announcements without an id (older servers): one entry per address and port, as before.
@@ -78,7 +80,7 @@ describe('what a listener lists', () => {
     h.hear(ann(undefined), '10.0.0.9', 10);
     assert.deepEqual(
       h.list().map((s) => endpointText(s.address, s.port)),
-      ['10.0.0.7:5555', '10.0.0.9:5555', '[fe80::1%eth0]:5556', '[fe80::9%eth0]:5555'],
+      ['10.0.0.66:22', '10.0.0.7:5555', '10.0.0.9:5555', '[fe80::1%eth0]:5556', '[fe80::9%eth0]:5555', '10.0.0.67:5555'],
     );
   });
 

@@ -316,16 +316,20 @@ export function addressRank(address: string): number {
 
 
 /**
- * What a listener heard: one entry per server. Announcements with an id are one server whatever
- * address they came from, listed at its best address (addressRank); those without (older servers)
- * are one server per source address and port, as before ids existed.
+ * What a listener heard: one entry per server. Announcements with the same id, name and port are
+ * one server whatever address they came from, listed at its best address (addressRank); those
+ * without an id (older servers) are one server per source address and port, as before ids existed.
+ * The id alone is not enough: anyone on the LAN can copy a server's id, and an announcement that
+ * copies it with another name or port is another entry, never a way to hide or move the real
+ * one. (Copying name and port too is indistinguishable from the server's own second address —
+ * announcements are not authenticated, and a LAN peer can always announce any name.)
  */
 export class HeardServers {
   private readonly servers = new Map<string, DiscoveredServer>();
 
   /** Records an announcement whose datagram came from `address`. */
   hear(a: Announcement, address: string, now: number = Date.now()): void {
-    const key = a.id !== undefined ? `id ${a.id}` : `at ${endpointText(address, a.port)}`;
+    const key = a.id !== undefined ? `id ${a.id} ${a.port} ${a.name}` : `at ${endpointText(address, a.port)}`;
     const had = this.servers.get(key);
     if (had !== undefined && address !== had.address && addressRank(address) >= addressRank(had.address)) {
       // Heard again over a worse (or as good) address: keep the one we have. Address and port
