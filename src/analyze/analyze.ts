@@ -9,7 +9,7 @@
  * TsleuthError is thrown.
  */
 import { CaptureReader, type CaptureInput } from '../capture/reader.js';
-import type { Frame } from '../capture/frame.js';
+import type { CaptureInfo, Frame } from '../capture/frame.js';
 import { Dissector, UNKNOWN_LINK_TYPE, Verdict } from '../dissect/dissector.js';
 import { LINK_DISSECTORS, LINK_TYPE_NAMES } from '../dissect/link.js';
 import { TsleuthError } from '../errors.js';
@@ -20,6 +20,7 @@ import { connState } from '../tcp/conn-state.js';
 import type { Connection } from '../tcp/connection.js';
 import { TcpTracker, type EndReason } from '../tcp/tracker.js';
 import { compileFilter, type ConnectionFilter } from './filter.js';
+import { inCaptureOrder } from './capture-order.js';
 import { IDLE, withIdleTicks } from './idle-ticks.js';
 import { PacketTrace, type PacketRow } from './packet-trace.js';
 import { type AnalysisRecord, type ConnectionRecord, SCHEMA_VERSION, type SummaryRecord, toConnectionRecord } from './records.js';
@@ -64,7 +65,13 @@ export const FOLLOW_IDLE_MS = 1000;
  * Connection records and the summary, one at a time. A fatal fault in the capture is thrown
  * after everything before it (and the summary naming the fault) has been yielded.
  */
-export async function* analyze(input: CaptureInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord, void, undefined> {
+/**
+ * What analyze reads: a path ("-": standard input), a byte stream, or several capture files read
+ * as one capture — the pieces of a rotated capture, in the order of their first packets.
+ */
+export type AnalyzeInput = CaptureInput | readonly string[];
+
+export async function* analyze(input: AnalyzeInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord, void, undefined> {
   for await (const batch of analyzeInBatches(input, options)) yield* batch;
 }
 
@@ -76,7 +83,7 @@ function supportedLinkTypes(): string {
   return `supported: ${[...LINK_DISSECTORS.keys()].map((k) => `${k} ${LINK_TYPE_NAMES.get(k)}`).join(', ')}`;
 }
 
-export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord[], void, undefined> {
+export async function* analyzeInBatches(input: AnalyzeInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord[], void, undefined> {
   const keep = compileFilter(options);
   const pending: ConnectionRecord[] = [];
   const malformed = new Map<string, number>();
@@ -104,11 +111,18 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
   const dissector = new Dissector({ verifyChecksums: options.verifyChecksums ?? false });
   const view = dissector.view;
   let reader: CaptureReader | null = null;
+  // Several files: frames are numbered through all of them, as one capture (mergecap -a would).
+  let frameBase = 0;
+  let filesOverlap = 0;
 
   const onFrame = (f: Frame): void => {
+    // A file that starts before the previous one ended: its packets go back in time (the files
+    // overlap, so they need merging by time — mergecap — not reading one after the other).
+    if (f.number === 1 && frameBase > 0 && f.ts < clock.last) filesOverlap++;
     if (clock.frames++ === 0) clock.first = f.ts;
     clock.last = f.ts;
     const verdict = dissector.dissect(f);
+    if (frameBase !== 0) view.frame += frameBase;
     if (verdict === Verdict.Tcp) {
       tcpSegments++;
       if (view.badChecksum) badChecksums++;
@@ -137,42 +151,58 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     }
   };
 
-  reader = new CaptureReader(input, onFrame, options.name, options.signal);
+  const sources: Array<{ input: CaptureInput; name: string | undefined; size: number | undefined }> = isFileList(input)
+    ? (await inCaptureOrder(input, options.signal)).map((f) => ({ input: f.path, name: f.path, size: f.size }))
+    : [{ input, name: options.name, size: undefined }];
+  const totalSize = sources.every((s) => s.size !== undefined) && sources.length > 1 ? sources.reduce((n, s) => n + s.size!, 0) : undefined;
+  // What each file was, for the summary (the totals add them up).
+  const read: Array<{ name: string; info: CaptureInfo | null }> = [];
+  let bytesBefore = 0;
   let fatal: TsleuthError | null = null;
+  let interrupted = false;
   // Wall-clock time (ms) when the latest chunk came in: where a followed capture's idle clock starts.
   let chunkWallMs = 0;
-  try {
-    const chunks = options.follow === true ? withIdleTicks(reader.read(), FOLLOW_IDLE_MS) : reader.read();
-    for await (const step of chunks) {
-      if (step !== IDLE) chunkWallMs = Date.now();
-      else if (clock.frames > 0) tracker.advanceTo(clock.last + (Date.now() - chunkWallMs) / 1000);
-      if (pending.length > 0) yield pending.splice(0, pending.length);
-      options.onProgress?.({ sourceBytes: reader.progress.sourceBytes, sourceSize: reader.progress.sourceSize, frames: reader.info?.frames ?? 0 });
+  for (const source of sources) {
+    reader = new CaptureReader(source.input, onFrame, source.name, options.signal);
+    try {
+      const chunks = options.follow === true ? withIdleTicks(reader.read(), FOLLOW_IDLE_MS) : reader.read();
+      for await (const step of chunks) {
+        if (step !== IDLE) chunkWallMs = Date.now();
+        else if (clock.frames > 0) tracker.advanceTo(clock.last + (Date.now() - chunkWallMs) / 1000);
+        if (pending.length > 0) yield pending.splice(0, pending.length);
+        const p = reader.progress;
+        options.onProgress?.({ sourceBytes: bytesBefore + p.sourceBytes, sourceSize: totalSize ?? p.sourceSize, frames: clock.frames });
+      }
+    } catch (e) {
+      if (!(e instanceof TsleuthError)) throw e;
+      fatal = e;
     }
-  } catch (e) {
-    if (!(e instanceof TsleuthError)) throw e;
-    fatal = e;
+    read.push({ name: reader.name, info: reader.info });
+    bytesBefore += reader.progress.sourceBytes;
+    frameBase += reader.info?.frames ?? 0;
+    interrupted ||= reader.interrupted;
+    if (fatal !== null || interrupted) break;
   }
+  const info = totalInfo(read, filesOverlap);
   const unreadable = malformed.get(UNKNOWN_LINK_TYPE) ?? 0;
-  if (fatal === null && unreadable > 0 && unreadable === reader.info?.frames) {
+  if (fatal === null && unreadable > 0 && unreadable === info.frames) {
     // A pcapng file whose every frame came from interfaces of link types we cannot read: as
     // unreadable as a pcap file of such a type, not an empty report.
-    const types = [...(reader.info?.linkTypes.keys() ?? [])].join(', ');
-    fatal = new TsleuthError('TSL_ERR_LINKTYPE', `no frame is of a supported link type (this capture has ${types}; ${supportedLinkTypes()})`, { file: reader.name });
+    const types = [...info.linkTypes.keys()].join(', ');
+    fatal = new TsleuthError('TSL_ERR_LINKTYPE', `no frame is of a supported link type (this capture has ${types}; ${supportedLinkTypes()})`, { file: read[0]!.name });
   }
   tracker.finish();
 
-  const info = reader.info;
   const linkTypes: SummaryRecord['link_types'] = {};
-  for (const [lt, n] of info?.linkTypes ?? []) linkTypes[String(lt)] = { name: LINK_TYPE_NAMES.get(lt) ?? 'unknown', frames: n };
+  for (const [lt, n] of info.linkTypes) linkTypes[String(lt)] = { name: LINK_TYPE_NAMES.get(lt) ?? 'unknown', frames: n };
   const summary: SummaryRecord = {
     type: 'summary',
     version: SCHEMA_VERSION,
-    file: reader.name,
-    format: info?.format ?? null,
-    compressed: info?.compressed ?? false,
-    frames: info?.frames ?? 0,
-    bytes: info?.bytes ?? 0,
+    file: read[0]!.name,
+    format: info.format,
+    compressed: info.compressed,
+    frames: info.frames,
+    bytes: info.bytes,
     link_types: linkTypes,
     tcp_segments: tcpSegments,
     bad_checksum_segments: badChecksums,
@@ -182,16 +212,50 @@ export async function* analyzeInBatches(input: CaptureInput, options: AnalyzeOpt
     icmp_errors: { attributed: tracker.stats.icmpErrorsAttributed, unmatched: tracker.stats.icmpErrorsUnmatched },
     non_tcp_frames: nonTcp,
     malformed: Object.fromEntries(malformed),
-    snaplen_truncated_frames: info?.truncatedFrames ?? 0,
-    capture_faults: Object.fromEntries(info?.faults ?? []),
+    snaplen_truncated_frames: info.truncatedFrames,
+    capture_faults: Object.fromEntries(info.faults),
     first: clock.frames > 0 ? clock.first : null,
     last: clock.frames > 0 ? clock.last : null,
     peak_live_connections: tracker.stats.peakLiveConnections,
     // Also when the abort came after the last bytes: Ctrl-C on `tcpdump -w - | tcpsleuth analyze -`
     // reaches both, and which of the two ends the read first is chance.
-    interrupted: reader.interrupted || options.signal?.aborted === true,
+    interrupted: interrupted || options.signal?.aborted === true,
     error: fatal === null ? null : { code: fatal.code, message: fatal.describe(), offset: fatal.context.offset ?? null, frame: fatal.context.frame ?? null },
   };
+  if (read.length > 1 || sources.length > 1) {
+    summary.files = read.map((r) => ({ file: r.name, format: r.info?.format ?? null, compressed: r.info?.compressed ?? false, frames: r.info?.frames ?? 0, bytes: r.info?.bytes ?? 0 }));
+  }
   yield [...pending.splice(0, pending.length), summary];
   if (fatal !== null) throw fatal;
+}
+
+function isFileList(input: AnalyzeInput): input is readonly string[] {
+  return Array.isArray(input);
+}
+
+/**
+ * The capture as a whole: one file's info as it is; several files' added up (format and
+ * compression are the first file's; the summary's `files` lists each).
+ */
+function totalInfo(read: ReadonlyArray<{ info: CaptureInfo | null }>, filesOverlap: number): {
+  format: SummaryRecord['format'];
+  compressed: boolean;
+  frames: number;
+  bytes: number;
+  truncatedFrames: number;
+  linkTypes: Map<number, number>;
+  faults: Map<string, number>;
+} {
+  const first = read[0]?.info ?? null;
+  const total = { format: first?.format ?? null, compressed: first?.compressed ?? false, frames: 0, bytes: 0, truncatedFrames: 0, linkTypes: new Map<number, number>(), faults: new Map<string, number>() };
+  for (const { info } of read) {
+    if (info === null) continue;
+    total.frames += info.frames;
+    total.bytes += info.bytes;
+    total.truncatedFrames += info.truncatedFrames;
+    for (const [k, n] of info.linkTypes) total.linkTypes.set(k, (total.linkTypes.get(k) ?? 0) + n);
+    for (const [k, n] of info.faults) total.faults.set(k, (total.faults.get(k) ?? 0) + n);
+  }
+  if (filesOverlap > 0) total.faults.set('files_overlap', filesOverlap);
+  return total;
 }

@@ -152,6 +152,11 @@ export interface SummaryRecord {
    * capture: connections missing them look incomplete through no fault of the network.
    */
   live?: { interface: string; filter: string; captured: number | null; received_by_filter: number | null; dropped_by_kernel: number | null };
+  /**
+   * Present when several files were read as one capture (a rotated capture): each file, in the
+   * order read (of their first packets); `file`, `format` and `compressed` above are the first's.
+   */
+  files?: Array<{ file: string; format: 'pcap' | 'pcapng' | null; compressed: boolean; frames: number; bytes: number }>;
 }
 
 export type AnalysisRecord = ConnectionRecord | SummaryRecord;

@@ -59,7 +59,10 @@ export class TcpdumpCapture {
    * interface, no permission, a bad filter) or is not installed.
    */
   static async start(iface: string, filter: readonly string[]): Promise<TcpdumpCapture> {
-    const args = ['-U', '-n', '-B', String(KERNEL_BUFFER_KIB), '-i', iface, '-w', '-', '--', ...filter];
+    // --immediate-mode: each packet reaches tcpdump as it comes, not when a block of the kernel's
+    // ring fills or times out — so a failure is reported at once, and the packets of the last
+    // moments are not left in the ring when Ctrl-C stops the capture.
+    const args = ['-U', '--immediate-mode', '-n', '-B', String(KERNEL_BUFFER_KIB), '-i', iface, '-w', '-', '--', ...filter];
     const child = spawn('tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const failedToSpawn = new Promise<never>((_, reject) => {
       child.once('error', (e: NodeJS.ErrnoException) => {

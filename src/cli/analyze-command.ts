@@ -20,10 +20,11 @@ import { EXIT } from './exit-codes.js';
 import { parsePort, parseWholeInRange, usageError } from './flags.js';
 import { LineWriter } from './output.js';
 
-export const ANALYZE_USAGE = `usage: tcpsleuth analyze [options] <capture | ->
+export const ANALYZE_USAGE = `usage: tcpsleuth analyze [options] <capture ... | ->
        tcpsleuth analyze [options] --interface IFACE [capture filter]
 
-Reads a pcap or pcapng capture (optionally gzip-compressed; "-" reads standard input) and
+Reads a pcap or pcapng capture (optionally gzip-compressed; "-" reads standard input; several
+files are read as one capture, in the order of their first packets: a rotated capture) and
 reports every TCP connection with Zeek's conn_state and history, and explains each failure:
 who reset or abandoned it, in which TCP state, why (the kernel's reason), what each
 application saw (errno) and what to do ("tcpsleuth explain TOPIC" for the background).
@@ -124,9 +125,8 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const live = values.interface;
-  if (live === undefined && positionals.length !== 1) {
-    throw usageError(positionals.length === 0 ? 'analyze needs a capture file (or "-" for standard input, or --interface)' : 'analyze reads one capture at a time');
-  }
+  if (live === undefined && positionals.length === 0) throw usageError('analyze needs a capture file (or "-" for standard input, or --interface)');
+  if (live === undefined && positionals.length > 1 && positionals.includes('-')) throw usageError('"-" (standard input) cannot be read together with files');
   if (live === '') throw usageError('--interface needs an interface name ("any" for all)');
   if (live === undefined && positionals[0] === '-' && process.stdin.isTTY === true) {
     // A capture is binary: a terminal on standard input means the pipe was forgotten, not that one will be typed.
@@ -145,7 +145,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
 
   // A live capture starts once every flag is known to be good: tcpdump's own errors come next.
   const capture = live === undefined ? null : await TcpdumpCapture.start(live, positionals);
-  const input = capture === null ? positionals[0]! : capture.stream;
+  const input = capture !== null ? capture.stream : positionals.length === 1 ? positionals[0]! : positionals;
   if (capture !== null) {
     process.stderr.write(`tcpsleuth: capturing on ${capture.iface}${capture.filter ? ` (${capture.filter})` : ''} with tcpdump; Ctrl-C ends it and prints the report\n`);
   }

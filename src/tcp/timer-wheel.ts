@@ -66,7 +66,9 @@ export class TimerWheel {
         visit(c);
       }
     };
-    if (last - this.cursor <= MAX_SEQUENTIAL_SECONDS) {
+    // Second by second only where seconds are still distinct numbers: beyond 2^53 (a pcapng
+    // timestamp in units of whole seconds can be 2^64) `s++` leaves s as it was and never ends.
+    if (last - this.cursor <= MAX_SEQUENTIAL_SECONDS && Number.isSafeInteger(this.cursor) && Number.isSafeInteger(last)) {
       for (let s = this.cursor; s < last; s++) visitBucket(s);
     } else {
       for (const s of [...this.buckets.keys()].filter((k) => k < last).sort((a, b) => a - b)) visitBucket(s);
