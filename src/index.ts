@@ -4,7 +4,8 @@
  *   import { analyze } from 'tcpsleuth';
  *   for await (const r of analyze('capture.pcapng')) if (r.type === 'connection') console.log(r.conn_state);
  */
-export { analyze, analyzeInBatches, type AnalyzeOptions, type AnalyzeProgress } from './analyze/analyze.js';
+export { analyze, analyzeInBatches, FOLLOW_IDLE_MS, type AnalyzeInput, type AnalyzeOptions, type AnalyzeProgress } from './analyze/analyze.js';
+export { TcpdumpCapture, type TcpdumpStats } from './capture/tcpdump.js';
 export type { AnalysisRecord, ConnectionRecord, DirectionStats, EndpointAddress, Finding, SummaryRecord } from './analyze/records.js';
 export type { ConnectionFilter } from './analyze/filter.js';
 export type { PacketRow } from './analyze/packet-trace.js';
