@@ -56,11 +56,12 @@ options:
                          running with the wall clock, so connections still end without new packets
   --no-progress          never draw the progress line (it only appears when stderr is a terminal)
 
-Ctrl-C stops reading and reports what was read (a second Ctrl-C quits at once).
+Ctrl-C stops reading and reports what was read (a second Ctrl-C quits at once); with
+--interface it is the capture's normal end.
 
 exit status: 0 ok, 1 --fail-on matched, 2 usage error, unreadable input or unwritable output,
              3 the capture is damaged part-way (everything before the fault is reported),
-             130 stopped by Ctrl-C (after reporting what was read)`;
+             130 stopped by Ctrl-C (after reporting what was read; not with --interface)`;
 
 /** JSON Lines are handed to stdout in chunks of about this many bytes. */
 const JSON_CHUNK = 1 << 20;
