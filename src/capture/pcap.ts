@@ -9,6 +9,7 @@
  *   u32 ts_sec, u32 ts_usec_or_nsec, u32 incl_len (bytes in the file), u32 orig_len (on the wire)
  */
 import { TsleuthError } from '../errors.js';
+import { Accumulator } from './accumulate.js';
 import { type CaptureInfo, type CaptureParser, type FrameSink, newCaptureInfo, newFrame } from './frame.js';
 
 export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
@@ -39,6 +40,7 @@ export class PcapParser implements CaptureParser {
   private readonly file: string | undefined;
   private readonly frame = newFrame();
   private pending: Buffer | null = null;
+  private readonly straddling = new Accumulator();
   private headerDone = false;
   private bigEndian = false;
   private tsDivisor = 1e6;
@@ -98,11 +100,12 @@ export class PcapParser implements CaptureParser {
     this.checkRecordLength(capLen, this.base);
     const missing = RECORD_HEADER_LEN + capLen - p.length;
     if (chunk.length < missing) {
-      this.pending = Buffer.concat([p, chunk]);
+      this.pending = this.straddling.append(p, chunk, RECORD_HEADER_LEN + capLen);
       return -1;
     }
     this.pending = null;
     const record = Buffer.concat([p, chunk.subarray(0, missing)]);
+    this.straddling.release();
     this.parseRecords(record, 0);
     return missing;
   }

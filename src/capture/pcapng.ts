@@ -12,6 +12,7 @@
  * Interfaces are numbered per section in IDB order. Other block types are skipped.
  */
 import { TsleuthError } from '../errors.js';
+import { Accumulator } from './accumulate.js';
 import { type CaptureInfo, type CaptureParser, type FrameSink, newCaptureInfo, newFrame } from './frame.js';
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
@@ -47,6 +48,7 @@ export class PcapngParser implements CaptureParser {
   private readonly file: string | undefined;
   private readonly frame = newFrame();
   private pending: Buffer | null = null;
+  private readonly straddling = new Accumulator();
   private bigEndian = false;
   private sectionSeen = false;
   private interfaces: Interface[] = [];
@@ -94,11 +96,13 @@ export class PcapngParser implements CaptureParser {
     const total = this.blockLength(head, 0, this.base);
     const missing = total - p.length;
     if (chunk.length < missing) {
-      this.pending = Buffer.concat([p, chunk]);
+      this.pending = this.straddling.append(p, chunk, total);
       return -1;
     }
     this.pending = null;
-    this.parseBlocks(Buffer.concat([p, chunk.subarray(0, missing)]), 0);
+    const block = Buffer.concat([p, chunk.subarray(0, missing)]);
+    this.straddling.release();
+    this.parseBlocks(block, 0);
     return missing;
   }
 
