@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { ethernet, handshakeDataClose, pcapngFile, tcpIpPacket } from './helpers/capture-builder.js';
+import { analyzeBuffer } from './helpers/analyze-buffer.js';
+import { ethernet, handshakeDataClose, pcapFile, pcapngFile, tcpIpPacket } from './helpers/capture-builder.js';
 import type { FuzzReply, FuzzRequest } from './helpers/fuzz-worker.js';
 
 const HANG_MS = 10_000;
@@ -44,4 +45,59 @@ describe('fuzz regressions', () => {
       assert.ok(r.connections >= 1, `${r.connections} connections`);
     });
   }
+
+  // A SYN every second on one 4-tuple with one ISN for 25 minutes: Zeek's attempt timer cuts it
+  // into records of 5 SYNs, and an evenly spaced run implies a tcp_syn_linear_timeouts that always
+  // allows one more SYN. So every record continued one ever-growing "connect()" — record 300 told
+  // of 1500 SYNs and listed all 299 records before it: output quadratic in the capture's length.
+  it('an endless run of SYNs with one ISN is not told as one connect() of thousands of SYNs', async () => {
+    const syn = ethernet(tcpIpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80, seq: 1000, flags: 'S' }));
+    const frames = Array.from({ length: 1500 }, (_, i) => ({ ts: 1700000000 + i, data: syn }));
+    const r = await analyzeBuffer(pcapFile(frames));
+    assert.equal(r.error, null);
+    assert.equal(r.connections.length, 300);
+    let longest = 0;
+    for (const c of r.connections) {
+      for (const f of c.findings) {
+        if (f.kind !== 'connect-timeout') continue;
+        longest = Math.max(longest, f.continues?.length ?? 0);
+        const claimed = /(\d+) SYNs with the same initial sequence number/.exec(f.summary);
+        // No connect() sends more SYNs than 1 + tcp_syn_retries + tcp_syn_linear_timeouts, each at most 127.
+        if (claimed !== null) assert.ok(Number(claimed[1]) <= 255, `#${c.id}: ${claimed[0]}`);
+      }
+    }
+    assert.ok(longest > 0, 'the SYNs were never told as one connect() split into records');
+    assert.ok(longest < 255 / 5, `a finding continues ${longest} earlier records`);
+  });
+
+  // A block (pcapng) or record (pcap whose snaplen allows it) that says it is tens of megabytes
+  // long, read in small pieces as from a pipe: each piece was appended by copying everything
+  // held so far, quadratic in the block's length — 48 MiB in 16 KiB pieces took minutes of CPU
+  // before the file's end could be reported as a cut-off block.
+  it('a huge block read in small pieces is collected in linear time', { timeout: HANG_MS + 10_000 }, async () => {
+    const head = pcapngFile([{ interfaces: [{ linkType: 1 }], frames: [] }]);
+    const total = 0x03fffffc; // a multiple of 4 below the 64 MiB limit on a block
+    const block = Buffer.alloc(48 << 20);
+    block.writeUInt32LE(6, 0);
+    block.writeUInt32LE(total, 4);
+    const reply = await runInWorker(Buffer.concat([head, block]), 16 << 10);
+    assert.notEqual(reply, 'hang', 'the analysis did not finish');
+    assert.equal((reply as FuzzReply).crash, null);
+    assert.equal((reply as FuzzReply).errorCode, 'TSL_ERR_TRUNCATED');
+  });
+
+  it('a huge pcap record (snaplen 0xffffffff) read in small pieces is collected in linear time', { timeout: HANG_MS + 10_000 }, async () => {
+    const file = Buffer.alloc(24 + 16 + (48 << 20));
+    file.writeUInt32LE(0xa1b2c3d4, 0);
+    file.writeUInt16LE(2, 4);
+    file.writeUInt16LE(4, 6);
+    file.writeUInt32LE(0xffffffff, 16); // snaplen
+    file.writeUInt32LE(1, 20);
+    file.writeUInt32LE(0xfffffff0, 24 + 8); // incl_len
+    file.writeUInt32LE(0xfffffff0, 24 + 12);
+    const reply = await runInWorker(file, 16 << 10);
+    assert.notEqual(reply, 'hang', 'the analysis did not finish');
+    assert.equal((reply as FuzzReply).crash, null);
+    assert.equal((reply as FuzzReply).errorCode, 'TSL_ERR_TRUNCATED');
+  });
 });

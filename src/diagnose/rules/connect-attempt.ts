@@ -98,6 +98,10 @@ const TCP_RTO_MAX = 120;
 const SYN_RETRIES = 6;
 /** net.ipv4.tcp_syn_linear_timeouts' default (Linux 6.5 and later; 0 before). */
 const SYN_LINEAR_TIMEOUTS = 4;
+/** MAX_TCP_SYNCNT: the kernel's upper bound of tcp_syn_retries (and TCP_SYNCNT) and of tcp_syn_linear_timeouts. */
+const MAX_TCP_SYNCNT = 127;
+/** The most SYNs any connect() sends, whatever the sysctls: the first and every retry allowed. */
+const MAX_SYNS_EVER = 1 + MAX_TCP_SYNCNT + MAX_TCP_SYNCNT;
 
 /**
  * The most SYNs one connect() with default sysctls sends: 1 + tcp_syn_retries, plus
@@ -109,7 +113,10 @@ export function maxSynsPerConnect(a: ConnectAttempt): number {
   const s = synSchedule(a);
   if (s === null) return 1 + SYN_RETRIES + SYN_LINEAR_TIMEOUTS;
   if (s.linear === 1 && s.doublings > 0) return 1 + SYN_RETRIES;
-  return 1 + SYN_RETRIES + Math.max(SYN_LINEAR_TIMEOUTS, s.linear - 1);
+  // An evenly spaced run grows `linear` with every SYN, so the sysctl it implies would always allow
+  // one more: bound it by what the kernel accepts, or a SYN a second with one ISN for hours would be
+  // told as one connect() of thousands of SYNs, each record's finding listing every record before it.
+  return Math.min(MAX_SYNS_EVER, 1 + SYN_RETRIES + Math.max(SYN_LINEAR_TIMEOUTS, s.linear - 1));
 }
 
 /**
