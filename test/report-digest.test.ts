@@ -8,6 +8,8 @@ import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { FAILURE_KINDS } from '../src/diagnose/knowledge.js';
 import { byInterest, OBSERVATION_IDS, ReportDigest, TopItems } from '../src/report/digest.js';
 import { HeavyHitters } from '../src/report/heavy-hitters.js';
+import { formatTime } from '../src/report/terminal.js';
+import { renderConnectionTable } from '../src/report/text.js';
 import type { ConnState } from '../src/tcp/conn-state.js';
 
 const STATES: ConnState[] = ['SF', 'SF', 'SF', 'REJ', 'S0', 'RSTO', 'RSTR', 'S1', 'OTH'];
@@ -118,4 +120,26 @@ it('HeavyHitters: exact below its capacity; above it, every heavy key is kept an
   }
   assert.equal(hh.distinct, null);
   assert.throws(() => new HeavyHitters(0), RangeError);
+});
+
+it('times no calendar date can hold (a corrupt pcapng timestamp) are printed in seconds, and the table stays readable', () => {
+  assert.equal(formatTime(1709251200.1), '2024-03-01 00:00:00.100000');
+  assert.equal(formatTime(1e13), '10000000000000.000000 s after the epoch');
+  assert.equal(formatTime(Number.POSITIVE_INFINITY), 'Infinity s after the epoch');
+  const r = {
+    id: 1,
+    first: 1e13,
+    orig: { addr: '10.0.0.1', port: 40000 },
+    resp: { addr: '10.0.0.2', port: 80 },
+    conn_state: 'SF',
+    history: 'ShADadfF',
+    orig_pkts: 5,
+    resp_pkts: 5,
+    orig_bytes: 18,
+    resp_bytes: 24,
+    duration: 8,
+    findings: [],
+  } as unknown as ConnectionRecord;
+  const row = renderConnectionTable(ReportDigest.of([r], 40, 3)).split('\n')[1]!;
+  assert.match(row, /^1\s+10000000000000\.000000 s after the epoch 10\.0\.0\.1:40000\s+10\.0\.0\.2:80\s+SF\s/);
 });

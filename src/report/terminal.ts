@@ -35,7 +35,12 @@ export function jsonLine(value: unknown): string {
   return escapeJsonForTerminal(JSON.stringify(value));
 }
 
+/** Latest time a JavaScript Date holds (±8.64e15 ms): a corrupt pcapng timestamp can lie far beyond. */
+const DATE_LIMIT_SECONDS = 8.64e12;
+
+/** "2024-03-01 00:00:00.101000" (UTC); a time no calendar date can hold is given in seconds since the epoch. */
 export function formatTime(epochSeconds: number): string {
+  if (!(Math.abs(epochSeconds) < DATE_LIMIT_SECONDS)) return `${epochSeconds.toFixed(6)} s after the epoch`;
   const d = new Date(Math.floor(epochSeconds * 1000));
   const micros = Math.round((epochSeconds % 1) * 1e6) % 1e6;
   return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${String(micros).padStart(6, '0')}`;

@@ -9,8 +9,9 @@ import { type FindingGroup, INTEREST, OBSERVATION_IDS, RESPONDER_COUNTERS, type 
 import type { HitCount } from './heavy-hitters.js';
 import { counted, endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime, sideName } from './terminal.js';
 
+/** `s` in a column `n` wide; a longer cell keeps one space before the next column. */
 function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+  return s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length);
 }
 
 /** The connection table: the digest's rows, most interesting first, and how many it left out. */
