@@ -101,3 +101,32 @@ describe('fuzz regressions', () => {
     assert.equal((reply as FuzzReply).errorCode, 'TSL_ERR_TRUNCATED');
   });
 });
+
+// Network time that goes backwards (packets out of order, or rotated files that overlap): a
+// connection whose removal is already due behind the timer wheel's cursor was put in a bucket
+// the wheel had passed, and stayed in memory until its next packet or the end of the capture.
+it('a connection first seen after time went backwards still leaves memory when its timers run out', async () => {
+  const seg = (t: number, s: Parameters<typeof tcpIpPacket>[0]) => ({ ts: t, data: ethernet(tcpIpPacket(s)) });
+  const frames = [
+    // Time reaches 100 s.
+    ...handshakeDataClose(1700000100, '10.0.0.1', '10.0.0.2').map((s, i) => seg(1700000100 + i * 0.001, s)),
+    // A refused connect stamped 50 s earlier: its removal (5 s after the RST) is long past.
+    seg(1700000050, { src: '10.0.0.3', dst: '10.0.0.4', sport: 41000, dport: 9, seq: 7, flags: 'S' }),
+    seg(1700000050.001, { src: '10.0.0.4', dst: '10.0.0.3', sport: 9, dport: 41000, seq: 0, ack: 8, flags: 'RA' }),
+    // Then time moves on, with two established connections that stay open to the end.
+    ...[200, 300].flatMap((at, i) => {
+      const [c, s] = [`10.0.1.${i}`, `10.0.2.${i}`];
+      return [
+        seg(1700000000 + at, { src: c, dst: s, sport: 42000, dport: 80, seq: 1, flags: 'S' }),
+        seg(1700000000 + at + 0.001, { src: s, dst: c, sport: 80, dport: 42000, seq: 9, ack: 2, flags: 'SA' }),
+        seg(1700000000 + at + 0.002, { src: c, dst: s, sport: 42000, dport: 80, seq: 2, ack: 10, flags: 'A' }),
+      ];
+    }),
+  ];
+  const r = await analyzeBuffer(pcapFile(frames));
+  assert.equal(r.error, null);
+  const refused = r.connections.find((c) => c.conn_state === 'REJ')!;
+  assert.equal(refused.end_reason, 'timeout');
+  // The refused connect was gone by the time the later two were open together.
+  assert.equal(r.summary!.peak_live_connections, 2);
+});

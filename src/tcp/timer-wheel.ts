@@ -26,7 +26,10 @@ export class TimerWheel {
   schedule(c: Connection, due: number): void {
     this.unschedule(c);
     c.scheduledAt = due;
-    const second = Math.floor(due);
+    // A due time behind the cursor (network time went backwards: packets out of order, files that
+    // overlap) goes into the cursor's own bucket, the next one handed out; a bucket below the
+    // cursor would never be visited, and the connection would stay in memory until its next packet.
+    const second = Math.max(Math.floor(due), this.cursor);
     let b = this.buckets.get(second);
     if (b === undefined) {
       b = [];
