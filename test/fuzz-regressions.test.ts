@@ -93,8 +93,9 @@ describe('fuzz regressions', () => {
     file.writeUInt16LE(4, 6);
     file.writeUInt32LE(0xffffffff, 16); // snaplen
     file.writeUInt32LE(1, 20);
-    file.writeUInt32LE(0xfffffff0, 24 + 8); // incl_len
-    file.writeUInt32LE(0xfffffff0, 24 + 12);
+    // incl_len: 60 MiB, within what a snaplen this large is trusted with (64 MiB), beyond the 48 MiB there are.
+    file.writeUInt32LE(60 << 20, 24 + 8);
+    file.writeUInt32LE(60 << 20, 24 + 12);
     const reply = await runInWorker(file, 16 << 10);
     assert.notEqual(reply, 'hang', 'the analysis did not finish');
     assert.equal((reply as FuzzReply).crash, null);
@@ -129,4 +130,24 @@ it('a connection first seen after time went backwards still leaves memory when i
   assert.equal(refused.end_reason, 'timeout');
   // The refused connect was gone by the time the later two were open together.
   assert.equal(r.summary!.peak_live_connections, 2);
+});
+
+it('a corrupt snaplen cannot make one record length be trusted up to 4 GiB', async () => {
+  const header = pcapFile([], { snaplen: 0xffffffff });
+  const record = (len: number): Buffer => {
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(1700000000, 0);
+    h.writeUInt32LE(len, 8);
+    h.writeUInt32LE(len, 12);
+    return h;
+  };
+  // 3 GiB claimed: refused at its header, before a byte of it is collected.
+  const huge = await analyzeBuffer(Buffer.concat([header, record(3 * 2 ** 30), Buffer.alloc(1 << 20)]), {}, 1 << 16);
+  assert.equal(huge.error?.code, 'TSL_ERR_CORRUPT');
+  assert.match(huge.error!.message, /record length 3221225472 is larger than any packet can be/);
+  // 20 MiB (a jumbo TSO capture with a large snaplen): still a record.
+  const big = 20 * 2 ** 20;
+  const ok = await analyzeBuffer(Buffer.concat([header, record(big), Buffer.alloc(big)]), {}, 1 << 16);
+  assert.equal(ok.error, null);
+  assert.equal(ok.summary!.frames, 1);
 });

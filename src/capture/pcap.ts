@@ -19,6 +19,12 @@ const GLOBAL_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
 /** Largest record we accept whatever the snaplen says (Wireshark's limit is 256 KiB; jumbo/TSO captures go beyond). */
 const MAX_RECORD_LEN = 16 * 1024 * 1024;
+/**
+ * The most a file's own snaplen can raise that limit to, as pcapng's block limit caps a block: a
+ * corrupt snaplen (0xffffffff) would otherwise let one corrupt length make the reader collect
+ * gigabytes for a single record before it could say the file is corrupt.
+ */
+const MAX_TRUSTED_SNAPLEN = 64 * 1024 * 1024;
 
 /** A u32 in either byte order. Plain byte arithmetic: Buffer#readUInt32LE validates its argument on every call. */
 function u32At(b: Buffer, o: number, bigEndian: boolean): number {
@@ -45,6 +51,8 @@ export class PcapParser implements CaptureParser {
   private bigEndian = false;
   private tsDivisor = 1e6;
   private snaplen = 0;
+  /** The longest record this file may hold: its snaplen, within MAX_RECORD_LEN..MAX_TRUSTED_SNAPLEN. */
+  private maxRecordLen = MAX_RECORD_LEN;
   private linkType = 0;
   private frames = 0;
   private truncated = 0;
@@ -111,7 +119,7 @@ export class PcapParser implements CaptureParser {
   }
 
   private checkRecordLength(capLen: number, offset: number): void {
-    const maxLen = this.snaplen > MAX_RECORD_LEN ? this.snaplen : MAX_RECORD_LEN;
+    const maxLen = this.maxRecordLen;
     if (capLen > maxLen) {
       this.flushInfo();
       throw new TsleuthError(
@@ -128,7 +136,7 @@ export class PcapParser implements CaptureParser {
     const frame = this.frame;
     const be = this.bigEndian;
     const div = this.tsDivisor;
-    const maxLen = this.snaplen > MAX_RECORD_LEN ? this.snaplen : MAX_RECORD_LEN;
+    const maxLen = this.maxRecordLen;
     const start = pos;
     const base = this.base;
     frame.data = buf;
@@ -187,6 +195,7 @@ export class PcapParser implements CaptureParser {
     }
     const r32 = this.bigEndian ? (o: number) => buf.readUInt32BE(o) : (o: number) => buf.readUInt32LE(o);
     this.snaplen = r32(16);
+    this.maxRecordLen = Math.min(Math.max(this.snaplen, MAX_RECORD_LEN), MAX_TRUSTED_SNAPLEN);
     // The upper 16 bits of the link-type field carry FCS information (pcap-savefile(5)).
     this.linkType = r32(20) & 0xffff;
     this.headerDone = true;
