@@ -7,9 +7,13 @@
 import { CaptureReader } from '../capture/reader.js';
 import { TsleuthError } from '../errors.js';
 
+/** What the ordering reads at a time: enough for the headers and a first packet, not megabytes of each file. */
+const PEEK_CHUNK = 64 << 10;
+
 /**
- * The time of a file's first frame, from its first chunk. A file that cannot be read sorts
- * first, so its error is reported before anything else; one without frames sorts last.
+ * The time of a file's first frame: its first chunks are read until a frame comes. A file that
+ * cannot be read sorts first, so its error is reported before anything else; one without frames
+ * sorts last.
  */
 async function firstFrameTime(path: string, signal: AbortSignal | undefined): Promise<{ t: number; size: number | undefined }> {
   let first = Infinity;
@@ -20,10 +24,11 @@ async function firstFrameTime(path: string, signal: AbortSignal | undefined): Pr
     },
     path,
     signal,
+    PEEK_CHUNK,
   );
   try {
-    // The first chunk holds the first frame (or the file has none); breaking out closes the file.
-    for await (const _ of reader.read()) break;
+    // Breaking out closes the file.
+    for await (const _ of reader.read()) if (first !== Infinity) break;
   } catch (e) {
     if (!(e instanceof TsleuthError)) throw e;
     return { t: first === Infinity ? -Infinity : first, size: reader.progress.sourceSize };

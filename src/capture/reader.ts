@@ -39,8 +39,15 @@ export class CaptureReader {
   private readonly sink: FrameSink;
   private readonly signal: AbortSignal | undefined;
 
-  /** `signal`: when aborted, read() stops at once, between chunks (what came before is complete). */
-  constructor(input: CaptureInput, sink: FrameSink, name?: string, signal?: AbortSignal) {
+  /** Bytes per read from a file, pipe or standard input. */
+  private readonly chunkSize: number;
+
+  /**
+   * `signal`: when aborted, read() stops at once, between chunks (what came before is complete).
+   * `chunkSize`: a small one for a reader that wants only the first frames (capture-order.ts).
+   */
+  constructor(input: CaptureInput, sink: FrameSink, name?: string, signal?: AbortSignal, chunkSize: number = CHUNK_SIZE) {
+    this.chunkSize = chunkSize;
     this.input = input;
     this.sink = sink;
     this.signal = signal;
@@ -166,7 +173,7 @@ export class CaptureReader {
   private async openSource(): Promise<AsyncIterable<Buffer>> {
     const counted = (src: AsyncIterable<Buffer>): AsyncIterable<Buffer> => countBytes(src, this.progress);
     if (typeof this.input !== 'string') return counted(this.input);
-    if (this.input === '-') return counted(rethrowIo(readStdin(), this.name));
+    if (this.input === '-') return counted(rethrowIo(readStdin(this.chunkSize), this.name));
     try {
       const st = await fsp.stat(this.input);
       if (st.isDirectory()) throw new TsleuthError('TSL_ERR_IO', 'is a directory, not a capture file', { file: this.name });
@@ -179,7 +186,7 @@ export class CaptureReader {
     const fh = await fsp.open(this.input, 'r').catch((e: unknown) => {
       throw ioError(e, this.name);
     });
-    return counted(rethrowIo(readInTurns((b) => fh.read(b, 0, b.length, null).then((r) => r.bytesRead), () => fh.close()), this.name));
+    return counted(rethrowIo(readInTurns((b) => fh.read(b, 0, b.length, null).then((r) => r.bytesRead), () => fh.close(), this.chunkSize), this.name));
   }
 }
 
@@ -190,8 +197,8 @@ export class CaptureReader {
  * chunk: a stream's fresh buffer per chunk is garbage the collector, with so little else
  * allocated, frees too late — reading 1.4 GB from a pipe that way held 1.5 GB.
  */
-async function* readInTurns(read: (into: Buffer) => Promise<number>, close: () => Promise<void>): AsyncGenerator<Buffer> {
-  const buffers = [Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE)];
+async function* readInTurns(read: (into: Buffer) => Promise<number>, close: () => Promise<void>, chunkSize: number): AsyncGenerator<Buffer> {
+  const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
   // A read ahead that fails while nobody awaits it (the consumer stopped) must not become an
   // unhandled rejection: each gets a handler at once, and is still awaited where it is used.
   const start = (into: Buffer): Promise<number> => {
@@ -218,11 +225,11 @@ async function* readInTurns(read: (into: Buffer) => Promise<number>, close: () =
  * Standard input, read in turns from file descriptor 0 (which is left open). A descriptor that
  * another program set non-blocking answers EAGAIN: then it is read as Node's stream instead.
  */
-async function* readStdin(): AsyncGenerator<Buffer> {
+async function* readStdin(chunkSize: number): AsyncGenerator<Buffer> {
   const read = (into: Buffer): Promise<number> =>
     new Promise((resolve, reject) => fsRead(0, into, 0, into.length, null, (e, n) => (e ? reject(e) : resolve(n))));
   try {
-    yield* readInTurns(read, async () => undefined);
+    yield* readInTurns(read, async () => undefined, chunkSize);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
     yield* process.stdin as AsyncIterable<Buffer>;
