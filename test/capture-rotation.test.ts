@@ -4,7 +4,8 @@
  * pieces in any order, analyze must report exactly what it reports for the same packets in one
  * file (mergecap -a of the pieces in their real order), frame numbers included. Then the edge
  * cases with files built byte by byte: a ring buffer that wrapped, pieces that overlap in time,
- * a last piece cut off mid-record, and "-" mixed with files.
+ * pieces cut off, empty or unreadable (skipped and named), gzip and pcapng pieces, and "-" or a
+ * FIFO among files.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,9 +13,10 @@ import { once } from 'node:events';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { NetNamespace } from '../src/lab/netns.js';
-import { ethernet, handshakeDataClose, pcapFile, tcpIpPacket, type TcpSegmentSpec } from './helpers/capture-builder.js';
+import { ethernet, handshakeDataClose, pcapFile, pcapngFile, tcpIpPacket, type TcpSegmentSpec } from './helpers/capture-builder.js';
 import { jsonLines, runCli } from './helpers/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsl-rotation-'));
@@ -139,20 +141,66 @@ describe('pieces built byte by byte', () => {
     assert.deepEqual(o.summary['capture_faults'], { files_overlap: 1 });
   });
 
-  it('a last piece cut off mid-record reports everything before it (exit 3); "-" does not mix with files', async () => {
+  it('pieces cut off, empty, or of a link type tcpsleuth cannot read are named and skipped (exit 3); the others are reported', async () => {
     const first = piece('cut-1.pcap', conn(1, t0), t0);
     const whole = pcapFile(conn(2, t0 + 10).map((s, k) => ({ ts: t0 + 10 + k * 0.001, data: ethernet(tcpIpPacket(s)) })));
     const cut = join(dir, 'cut-2.pcap');
     writeFileSync(cut, whole.subarray(0, whole.length - 7));
-    const r = await runCli(['analyze', '--json', cut, first]);
+    const empty = join(dir, 'cut-0-empty.pcap');
+    writeFileSync(empty, '');
+    const foreign = join(dir, 'cut-3-dlt147.pcap');
+    writeFileSync(foreign, pcapFile(conn(3, t0 + 20).map((s, k) => ({ ts: t0 + 20 + k * 0.001, data: ethernet(tcpIpPacket(s)) })), { linkType: 147 }));
+    const later = piece('cut-4.pcap', conn(4, t0 + 30), t0 + 30);
+    const r = await runCli(['analyze', '--json', later, foreign, cut, empty, first]);
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /cut-2\.pcap.*the file ends inside a record/);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 3, r.stderr);
+    assert.match(lines[0]!, /cut-0-empty\.pcap, byte offset 0: the capture is empty/);
+    assert.match(lines[1]!, /cut-2\.pcap.*the file ends inside a record/);
+    assert.match(lines[2]!, /cut-3-dlt147\.pcap, frame 1.*link type 147 is not supported/);
     const got = records(r.stdout);
-    assert.equal(got.connections.length, 2);
-    assert.equal((got.summary['error'] as { code: string }).code, 'TSL_ERR_TRUNCATED');
+    // Pieces 1 and 4 whole, and piece 2 up to its cut (its connection, short of the last segment).
+    assert.deepEqual(got.connections.map((c) => (c['resp'] as { addr: string }).addr), ['10.0.1.1', '10.0.1.2', '10.0.1.4']);
+    assert.equal(got.summary['error'], null);
+    const files = got.summary['files'] as Array<{ file: string; frames: number; error: { code: string } | null }>;
+    assert.deepEqual(files.map((f) => [f.file, f.error?.code ?? null]), [
+      [empty, 'TSL_ERR_NOT_A_CAPTURE'],
+      [first, null],
+      [cut, 'TSL_ERR_TRUNCATED'],
+      [foreign, 'TSL_ERR_LINKTYPE'],
+      [later, null],
+    ]);
+    assert.equal(got.summary['file'], first);
+    // The text report says the same.
+    const text = await runCli(['analyze', later, foreign, cut, empty, first]);
+    assert.equal(text.code, 3);
+    assert.match(text.stdout, /5 files read as one capture, in the order of their first packets\ndamaged: .*cut-0-empty\.pcap/);
+    // Nothing readable at all: the first fault is the error (exit 2), as for one file.
+    const none = await runCli(['analyze', empty, foreign]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^tcpsleuth: .*cut-0-empty\.pcap, byte offset 0: the capture is empty\n$/);
+  });
 
-    const mixed = await runCli(['analyze', first, '-']);
+  it('gzip and pcapng pieces join pcap ones; "-" and pipes do not mix with files', async () => {
+    const plain = piece('mix-1.pcap', conn(1, t0), t0);
+    const gz = join(dir, 'mix-2.pcap.gz');
+    writeFileSync(gz, gzipSync(pcapFile(conn(2, t0 + 10).map((s, k) => ({ ts: t0 + 10 + k * 0.001, data: ethernet(tcpIpPacket(s)) })))));
+    const ng = join(dir, 'mix-3.pcapng');
+    writeFileSync(ng, pcapngFile([{ interfaces: [{ linkType: 1 }], frames: conn(3, t0 + 20).map((s, k) => ({ ts: t0 + 20 + k * 0.001, data: ethernet(tcpIpPacket(s)) })) }]));
+    const r = await runCli(['analyze', '--json', ng, gz, plain]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = records(r.stdout);
+    assert.deepEqual(got.connections.map((c) => (c['resp'] as { addr: string }).addr), ['10.0.1.1', '10.0.1.2', '10.0.1.3']);
+    assert.deepEqual((got.summary['files'] as Array<{ format: string; compressed: boolean }>).map((f) => [f.format, f.compressed]), [['pcap', false], ['pcap', true], ['pcapng', false]]);
+
+    const mixed = await runCli(['analyze', plain, '-']);
     assert.equal(mixed.code, 2);
     assert.match(mixed.stderr, /"-" \(standard input\) cannot be read together with files/);
+    // A FIFO among files: finding the order would have used up its bytes.
+    const fifo = join(dir, 'mix-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const viaFifo = await runCli(['analyze', plain, fifo], { timeoutMs: 20_000 });
+    assert.equal(viaFifo.code, 2, viaFifo.stderr);
+    assert.match(viaFifo.stderr, /several captures are read as one only from regular files, and .*mix-fifo is not one/);
   });
 });

@@ -62,15 +62,17 @@ export interface AnalyzeOptions extends ConnectionFilter {
 export const FOLLOW_IDLE_MS = 1000;
 
 /**
- * Connection records and the summary, one at a time. A fatal fault in the capture is thrown
- * after everything before it (and the summary naming the fault) has been yielded.
- */
-/**
  * What analyze reads: a path ("-": standard input), a byte stream, or several capture files read
  * as one capture — the pieces of a rotated capture, in the order of their first packets.
  */
 export type AnalyzeInput = CaptureInput | readonly string[];
 
+/**
+ * Connection records and the summary, one at a time. A fatal fault in the capture is thrown
+ * after everything before it (and the summary naming the fault) has been yielded. Of several
+ * files, one that cannot be read, or is damaged part-way, is noted in the summary's `files` and
+ * the next one is read: a fault is fatal only when no file could be read at all.
+ */
 export async function* analyze(input: AnalyzeInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord, void, undefined> {
   for await (const batch of analyzeInBatches(input, options)) yield* batch;
 }
@@ -114,11 +116,17 @@ export async function* analyzeInBatches(input: AnalyzeInput, options: AnalyzeOpt
   // Several files: frames are numbered through all of them, as one capture (mergecap -a would).
   let frameBase = 0;
   let filesOverlap = 0;
+  // A followed capture's clock after a quiet moment moved it on, and the frames that came in
+  // stamped before it: input that was buffered on its way (tcpdump without -U, a pipe through
+  // ssh or gzip) arrives late, and its connections may already have been ended by the idle clock.
+  let idleClock = -Infinity;
+  let lateFrames = 0;
 
   const onFrame = (f: Frame): void => {
     // A file that starts before the previous one ended: its packets go back in time (the files
     // overlap, so they need merging by time — mergecap — not reading one after the other).
     if (f.number === 1 && frameBase > 0 && f.ts < clock.last) filesOverlap++;
+    if (f.ts < idleClock) lateFrames++;
     if (clock.frames++ === 0) clock.first = f.ts;
     clock.last = f.ts;
     const verdict = dissector.dissect(f);
@@ -151,39 +159,51 @@ export async function* analyzeInBatches(input: AnalyzeInput, options: AnalyzeOpt
     }
   };
 
-  const sources: Array<{ input: CaptureInput; name: string | undefined; size: number | undefined }> = isFileList(input)
+  const several = isFileList(input);
+  if (several && input.length === 0) throw new TsleuthError('TSL_ERR_USAGE', 'no capture file to read');
+  const sources: Array<{ input: CaptureInput; name: string | undefined; size: number | undefined }> = several
     ? (await inCaptureOrder(input, options.signal)).map((f) => ({ input: f.path, name: f.path, size: f.size }))
     : [{ input, name: options.name, size: undefined }];
-  const totalSize = sources.every((s) => s.size !== undefined) && sources.length > 1 ? sources.reduce((n, s) => n + s.size!, 0) : undefined;
-  // What each file was, for the summary (the totals add them up).
-  const read: Array<{ name: string; info: CaptureInfo | null }> = [];
+  const totalSize = several && sources.every((s) => s.size !== undefined) ? sources.reduce((n, s) => n + s.size!, 0) : undefined;
+  // What each file was, for the summary (the totals add them up), and what stopped it.
+  const read: Array<{ name: string; info: CaptureInfo | null; error: TsleuthError | null }> = [];
   let bytesBefore = 0;
-  let fatal: TsleuthError | null = null;
   let interrupted = false;
   // Wall-clock time (ms) when the latest chunk came in: where a followed capture's idle clock starts.
   let chunkWallMs = 0;
   for (const source of sources) {
     reader = new CaptureReader(source.input, onFrame, source.name, options.signal);
+    let error: TsleuthError | null = null;
     try {
       const chunks = options.follow === true ? withIdleTicks(reader.read(), FOLLOW_IDLE_MS) : reader.read();
       for await (const step of chunks) {
-        if (step !== IDLE) chunkWallMs = Date.now();
-        else if (clock.frames > 0) tracker.advanceTo(clock.last + (Date.now() - chunkWallMs) / 1000);
+        if (step !== IDLE) {
+          chunkWallMs = Date.now();
+        } else if (clock.frames > 0) {
+          idleClock = clock.last + (Date.now() - chunkWallMs) / 1000;
+          tracker.advanceTo(idleClock);
+        }
         if (pending.length > 0) yield pending.splice(0, pending.length);
         const p = reader.progress;
         options.onProgress?.({ sourceBytes: bytesBefore + p.sourceBytes, sourceSize: totalSize ?? p.sourceSize, frames: clock.frames });
       }
     } catch (e) {
       if (!(e instanceof TsleuthError)) throw e;
-      fatal = e;
+      error = e;
     }
-    read.push({ name: reader.name, info: reader.info });
+    read.push({ name: reader.name, info: reader.info, error });
     bytesBefore += reader.progress.sourceBytes;
     frameBase += reader.info?.frames ?? 0;
     interrupted ||= reader.interrupted;
-    if (fatal !== null || interrupted) break;
+    // One file: its fault ends the capture. Several: the next file is read (a ring buffer's
+    // newest piece is often cut off, or still empty); the summary's `files` says what happened.
+    if (!several && error !== null) break;
+    if (interrupted) break;
   }
-  const info = totalInfo(read, filesOverlap);
+  const info = totalInfo(read, filesOverlap, lateFrames);
+  const failed = read.filter((r) => r.error !== null);
+  // Fatal: the one file's fault, or, of several files, a fault when none of them gave a frame.
+  let fatal: TsleuthError | null = several ? (info.frames === 0 ? (failed[0]?.error ?? null) : null) : (read[0]?.error ?? null);
   const unreadable = malformed.get(UNKNOWN_LINK_TYPE) ?? 0;
   if (fatal === null && unreadable > 0 && unreadable === info.frames) {
     // A pcapng file whose every frame came from interfaces of link types we cannot read: as
@@ -198,7 +218,7 @@ export async function* analyzeInBatches(input: AnalyzeInput, options: AnalyzeOpt
   const summary: SummaryRecord = {
     type: 'summary',
     version: SCHEMA_VERSION,
-    file: read[0]!.name,
+    file: (read.find((r) => (r.info?.frames ?? 0) > 0) ?? read[0])!.name,
     format: info.format,
     compressed: info.compressed,
     frames: info.frames,
@@ -220,13 +240,24 @@ export async function* analyzeInBatches(input: AnalyzeInput, options: AnalyzeOpt
     // Also when the abort came after the last bytes: Ctrl-C on `tcpdump -w - | tcpsleuth analyze -`
     // reaches both, and which of the two ends the read first is chance.
     interrupted: interrupted || options.signal?.aborted === true,
-    error: fatal === null ? null : { code: fatal.code, message: fatal.describe(), offset: fatal.context.offset ?? null, frame: fatal.context.frame ?? null },
+    error: fatal === null ? null : errorRecord(fatal),
   };
-  if (read.length > 1 || sources.length > 1) {
-    summary.files = read.map((r) => ({ file: r.name, format: r.info?.format ?? null, compressed: r.info?.compressed ?? false, frames: r.info?.frames ?? 0, bytes: r.info?.bytes ?? 0 }));
+  if (several) {
+    summary.files = read.map((r) => ({
+      file: r.name,
+      format: r.info?.format ?? null,
+      compressed: r.info?.compressed ?? false,
+      frames: r.info?.frames ?? 0,
+      bytes: r.info?.bytes ?? 0,
+      error: r.error === null ? null : errorRecord(r.error),
+    }));
   }
   yield [...pending.splice(0, pending.length), summary];
   if (fatal !== null) throw fatal;
+}
+
+function errorRecord(e: TsleuthError): NonNullable<SummaryRecord['error']> {
+  return { code: e.code, message: e.describe(), offset: e.context.offset ?? null, frame: e.context.frame ?? null };
 }
 
 function isFileList(input: AnalyzeInput): input is readonly string[] {
@@ -235,9 +266,9 @@ function isFileList(input: AnalyzeInput): input is readonly string[] {
 
 /**
  * The capture as a whole: one file's info as it is; several files' added up (format and
- * compression are the first file's; the summary's `files` lists each).
+ * compression are those of the first file with frames; the summary's `files` lists each).
  */
-function totalInfo(read: ReadonlyArray<{ info: CaptureInfo | null }>, filesOverlap: number): {
+function totalInfo(read: ReadonlyArray<{ info: CaptureInfo | null }>, filesOverlap: number, lateFrames: number): {
   format: SummaryRecord['format'];
   compressed: boolean;
   frames: number;
@@ -246,7 +277,7 @@ function totalInfo(read: ReadonlyArray<{ info: CaptureInfo | null }>, filesOverl
   linkTypes: Map<number, number>;
   faults: Map<string, number>;
 } {
-  const first = read[0]?.info ?? null;
+  const first = (read.find((r) => r.info?.format !== undefined && r.info.frames > 0) ?? read[0])?.info ?? null;
   const total = { format: first?.format ?? null, compressed: first?.compressed ?? false, frames: 0, bytes: 0, truncatedFrames: 0, linkTypes: new Map<number, number>(), faults: new Map<string, number>() };
   for (const { info } of read) {
     if (info === null) continue;
@@ -257,5 +288,6 @@ function totalInfo(read: ReadonlyArray<{ info: CaptureInfo | null }>, filesOverl
     for (const [k, n] of info.faults) total.faults.set(k, (total.faults.get(k) ?? 0) + n);
   }
   if (filesOverlap > 0) total.faults.set('files_overlap', filesOverlap);
+  if (lateFrames > 0) total.faults.set('late_after_idle', lateFrames);
   return total;
 }

@@ -4,6 +4,7 @@
  * not of their names: a ring buffer's numbers wrap around, and a shell sorts `trace.pcap10`
  * before `trace.pcap2`.
  */
+import { stat } from 'node:fs/promises';
 import { CaptureReader } from '../capture/reader.js';
 import { TsleuthError } from '../errors.js';
 
@@ -46,6 +47,13 @@ export interface CaptureFile {
 export async function inCaptureOrder(paths: readonly string[], signal?: AbortSignal): Promise<CaptureFile[]> {
   const keyed: Array<{ file: CaptureFile; t: number; i: number }> = [];
   for (let i = 0; i < paths.length; i++) {
+    // Finding the order reads each file's first bytes, and reading it then starts over: a pipe
+    // or FIFO (`<(tcpdump …)`, "-") would have lost those bytes. (A missing file is left to the
+    // reader, whose error names it.)
+    const st = await stat(paths[i]!).catch(() => null);
+    if (paths[i] === '-' || (st !== null && !st.isFile())) {
+      throw new TsleuthError('TSL_ERR_USAGE', `several captures are read as one only from regular files, and ${paths[i] === '-' ? 'standard input' : paths[i]} is not one (read a pipe alone)`);
+    }
     const { t, size } = await firstFrameTime(paths[i]!, signal);
     keyed.push({ file: { path: paths[i]!, size }, t, i });
   }

@@ -154,9 +154,18 @@ export interface SummaryRecord {
   live?: { interface: string; filter: string; captured: number | null; received_by_filter: number | null; dropped_by_kernel: number | null };
   /**
    * Present when several files were read as one capture (a rotated capture): each file, in the
-   * order read (of their first packets); `file`, `format` and `compressed` above are the first's.
+   * order read (of their first packets); `file`, `format` and `compressed` above are those of the
+   * first file with frames.
    */
-  files?: Array<{ file: string; format: 'pcap' | 'pcapng' | null; compressed: boolean; frames: number; bytes: number }>;
+  files?: Array<{
+    file: string;
+    format: 'pcap' | 'pcapng' | null;
+    compressed: boolean;
+    frames: number;
+    bytes: number;
+    /** What stopped this file (its offset and frame count within it); the next file was read. */
+    error: SummaryRecord['error'];
+  }>;
 }
 
 export type AnalysisRecord = ConnectionRecord | SummaryRecord;

@@ -1,6 +1,7 @@
 /**
  * `tcpsleuth analyze`: flags → analyze() → a reporter. Nothing here knows about packets.
  */
+import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { analyzeInBatches, type AnalyzeOptions } from '../analyze/analyze.js';
 import type { PacketRow } from '../analyze/packet-trace.js';
@@ -128,6 +129,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   const live = values.interface;
   if (live === undefined && positionals.length === 0) throw usageError('analyze needs a capture file (or "-" for standard input, or --interface)');
   if (live === undefined && positionals.length > 1 && positionals.includes('-')) throw usageError('"-" (standard input) cannot be read together with files');
+  if (values.follow && live === undefined && positionals.length > 1) throw usageError('--follow is for one live input (a pipe or "-"); several files are read as they are');
   if (live === '') throw usageError('--interface needs an interface name ("any" for all)');
   if (live === undefined && positionals[0] === '-' && process.stdin.isTTY === true) {
     // A capture is binary: a terminal on standard input means the pipe was forgotten, not that one will be typed.
@@ -157,6 +159,18 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   // and the read ends with the stream.
   const interrupt = new AbortController();
   process.once('SIGINT', () => (capture !== null ? capture.stop() : interrupt.abort()));
+  // tcpdump must not outlive a live capture ended by `kill`, `timeout` or a closed terminal (it
+  // would keep capturing until its next write met a closed pipe): stop it, report what was
+  // captured, then end by the same signal.
+  let endedBy: NodeJS.Signals | null = null;
+  if (capture !== null) {
+    for (const sig of ['SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
+      process.once(sig, () => {
+        endedBy ??= sig;
+        capture.stop();
+      });
+    }
+  }
   const options: AnalyzeOptions = {
     name: capture === null ? undefined : `tcpdump -i ${capture.iface}`,
     signal: interrupt.signal,
@@ -173,7 +187,8 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     },
   };
 
-  const followed = (values.follow || capture !== null) && !values.json && !values['no-diagnose'];
+  // Failures print as they happen, except for one connection's view, which shows its own at the end.
+  const followed = (values.follow || capture !== null) && !values.json && !values['no-diagnose'] && connectionId === undefined;
   const out = new LineWriter();
   // Room for a chunk and the record that completes it, so the buffer rarely has to grow.
   const json = new JsonEncoder(JSON_CHUNK + (64 << 10));
@@ -258,6 +273,11 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     process.stderr.write(`tcpsleuth: ${fatal.describe()}\n`);
     return EXIT.DAMAGED;
   }
+  // Of several files, those that could not be read whole: the others were reported.
+  const damagedFiles = summary.files?.filter((f) => f.error !== null) ?? [];
+  for (const f of damagedFiles) process.stderr.write(`tcpsleuth: ${escapeForTerminal(f.error!.message)}\n`);
+  if (damagedFiles.length > 0) return EXIT.DAMAGED;
+  if (endedBy !== null) return 128 + osConstants.signals[endedBy as NodeJS.Signals];
   if (summary.interrupted) {
     process.stderr.write(`tcpsleuth: interrupted after ${summary.frames} frames; the report covers what was read\n`);
     return EXIT.INTERRUPTED;

@@ -7,7 +7,8 @@ import type { PacketRow } from '../analyze/packet-trace.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
 import { type FindingGroup, INTEREST, OBSERVATION_IDS, RESPONDER_COUNTERS, type ReportDigest } from './digest.js';
 import type { HitCount } from './heavy-hitters.js';
-import { counted, endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime, sideName } from './terminal.js';
+import { sideName } from './side-name.js';
+import { counted, endpointText, escapeForTerminal, formatBytes, formatDuration, formatTime } from './terminal.js';
 
 /** `s` in a column `n` wide; a longer cell keeps one space before the next column. */
 function pad(s: string, n: number): string {
@@ -54,13 +55,19 @@ export function renderSummary(s: SummaryRecord): string {
   if (s.live !== undefined) lines.push(liveText(s.live));
   if (s.interrupted) lines.push('interrupted (Ctrl-C): the capture was not read to its end');
   if (s.error !== null) lines.push(`damaged: ${escapeForTerminal(s.error.message)} — the report covers what came before`);
+  if (s.files !== undefined) {
+    lines.push(`${counted(s.files.length, 'file')} read as one capture, in the order of their first packets`);
+    for (const f of s.files) {
+      if (f.error !== null) lines.push(`damaged: ${escapeForTerminal(f.error.message)} — the report covers the other files, and this one up to the fault`);
+    }
+  }
   const malformed = Object.entries(s.malformed);
   if (malformed.length > 0) lines.push(`malformed frames (skipped): ${malformed.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (s.capture_copies > 0) lines.push(`${s.capture_copies} TCP segments were second copies of one captured on another interface (-i any on a bridge or router), counted once`);
   if (s.bad_checksum_segments > 0) lines.push(`${s.bad_checksum_segments} TCP segments dropped for a bad checksum (--verify-checksums)`);
   if (s.snaplen_truncated_frames > 0) lines.push(`${s.snaplen_truncated_frames} frames cut by the snaplen (headers analysed, payload partly missing)`);
   const faults = Object.entries(s.capture_faults);
-  if (faults.length > 0) lines.push(`capture file faults (skipped): ${faults.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (faults.length > 0) lines.push(`capture faults: ${faults.map(([k, v]) => `${k} ${v}`).join(', ')} (docs/json-schema.md, capture_faults)`);
   return lines.join('\n');
 }
 
