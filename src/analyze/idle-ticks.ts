@@ -8,29 +8,46 @@
 export const IDLE: unique symbol = Symbol('idle');
 
 export async function* withIdleTicks<T>(source: AsyncGenerator<T>, idleMs: number): AsyncGenerator<T | typeof IDLE> {
-  let pending: Promise<IteratorResult<T>> | null = null;
+  let waiting = false;
   try {
     for (;;) {
-      pending ??= source.next();
-      let timer: NodeJS.Timeout | undefined;
-      const quiet = new Promise<typeof IDLE>((resolve) => {
-        timer = setTimeout(resolve, idleMs, IDLE);
-      });
-      const step = await Promise.race([pending, quiet]);
-      clearTimeout(timer);
-      if (step === IDLE) {
+      // One reaction per read, whatever the number of quiet moments while it waits: racing the
+      // read's promise once per tick would attach a reaction to it every second of a quiet link.
+      let outcome: { ok: true; step: IteratorResult<T> } | { ok: false; error: unknown } | null = null;
+      let wake: (() => void) | null = null;
+      waiting = true;
+      source.next().then(
+        (step) => {
+          outcome = { ok: true, step };
+          wake?.();
+        },
+        (error: unknown) => {
+          outcome = { ok: false, error };
+          wake?.();
+        },
+      );
+      for (;;) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, idleMs);
+        });
+        clearTimeout(timer);
+        wake = null;
+        if (outcome !== null) break;
         yield IDLE;
-        continue;
       }
-      pending = null;
-      if (step.done === true) return;
-      yield step.value;
+      waiting = false;
+      const o = outcome as { ok: true; step: IteratorResult<T> } | { ok: false; error: unknown };
+      if (!o.ok) throw o.error;
+      if (o.step.done === true) return;
+      yield o.step.value;
     }
   } finally {
     // Stopped early (the consumer broke off): close the source. If a read is still waiting, the
-    // source cannot take the request before that read ends; it is closed then, without keeping
-    // the consumer waiting on a quiet pipe.
-    if (pending === null) await source.return(undefined);
-    else void pending.then(() => source.return(undefined)).catch(() => undefined);
+    // source takes the request once that read ends, without keeping the consumer waiting on a
+    // quiet pipe.
+    if (waiting) void source.return(undefined).catch(() => undefined);
+    else await source.return(undefined);
   }
 }
