@@ -10,11 +10,12 @@
  * own refusals (no such interface, a bad filter, no permission) are one sentence and exit 2.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, it } from 'node:test';
 import { NetNamespace } from '../src/lab/netns.js';
 import { cliPath } from './helpers/paths.js';
+import { runCli } from './helpers/run-cli.js';
 
 /** Port nothing listens on inside the fresh namespace. */
 const CLOSED_PORT = 9;
@@ -159,4 +160,23 @@ it('--interface: what tcpdump refuses is one sentence in its own words and exit 
   const [code] = (await once(unprivileged, 'exit')) as [number | null];
   assert.equal(code, 2, err);
   assert.match(err, /^tcpsleuth: tcpdump cannot capture on lo: .*permission/m);
+});
+
+it('--interface: SIGTERM (kill, timeout, systemd) stops tcpdump too, reports, and ends by SIGTERM; no tcpdump is left behind', { timeout: 60_000 }, async () => {
+  const a = startInNamespace(['-i', 'lo', 'tcp']);
+  await waitFor('the capture to start', () => a.stderr().includes('with tcpdump; Ctrl-C ends it'), 15_000);
+  a.child.kill('SIGTERM');
+  const [code, signal] = (await once(a.child, 'exit')) as [number | null, NodeJS.Signals | null];
+  assert.deepEqual([code, signal], [null, 'SIGTERM'], a.stderr());
+  assert.match(a.stdout(), /live capture on lo \(tcp\) by tcpdump: 0 packets captured, 0 dropped by the kernel/);
+  // Asked from outside: what still runs in the namespace.
+  assert.equal(execFileSync('ip', ['netns', 'pids', ns.name]).toString().trim(), '', 'processes left in the namespace');
+});
+
+it('--interface without tcpdump installed says so at once', { timeout: 30_000 }, async () => {
+  const started = Date.now();
+  const r = await runCli(['analyze', '-i', 'lo'], { env: { ...process.env, PATH: '/nonexistent' } });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'tcpsleuth: tcpdump is not installed (Debian package "tcpdump"; scripts/setup.sh installs it)\n');
+  assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
 });

@@ -64,35 +64,35 @@ export class TcpdumpCapture {
     // moments are not left in the ring when Ctrl-C stops the capture.
     const args = ['-U', '--immediate-mode', '-n', '-B', String(KERNEL_BUFFER_KIB), '-i', iface, '-w', '-', '--', ...filter];
     const child = spawn('tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const failedToSpawn = new Promise<never>((_, reject) => {
+    const capture = new TcpdumpCapture(child, iface, filter.join(' '));
+    // One outcome: listening, or the reason it is not (not installed, its own error, too slow).
+    await new Promise<void>((resolve, reject) => {
+      const settle = (error: TsleuthError | null): void => {
+        clearTimeout(timer);
+        child.stderr!.off('data', watch);
+        if (error === null) resolve();
+        else reject(error);
+      };
+      const timer = setTimeout(() => {
+        capture.stop();
+        settle(new TsleuthError('TSL_ERR_ENV', `tcpdump did not start listening on ${iface} within ${START_TIMEOUT_MS / 1000} s`));
+      }, START_TIMEOUT_MS);
+      const watch = (): void => {
+        if (/^tcpdump: listening on /m.test(capture.stderr)) settle(null);
+      };
+      child.stderr!.on('data', watch);
       child.once('error', (e: NodeJS.ErrnoException) => {
-        reject(
+        settle(
           e.code === 'ENOENT'
             ? new TsleuthError('TSL_ERR_ENV', 'tcpdump is not installed (Debian package "tcpdump"; scripts/setup.sh installs it)')
             : new TsleuthError('TSL_ERR_ENV', `cannot start tcpdump: ${e.message}`),
         );
       });
-    });
-    const capture = new TcpdumpCapture(child, iface, filter.join(' '));
-    const listening = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        capture.stop();
-        reject(new TsleuthError('TSL_ERR_ENV', `tcpdump did not start listening on ${iface} within ${START_TIMEOUT_MS / 1000} s`));
-      }, START_TIMEOUT_MS);
-      const watch = (): void => {
-        if (!/^tcpdump: listening on /m.test(capture.stderr)) return;
-        clearTimeout(timer);
-        child.stderr!.off('data', watch);
-        resolve();
-      };
-      child.stderr!.on('data', watch);
       void capture.exited.then(async (code) => {
-        clearTimeout(timer);
         await capture.stderrDone;
-        reject(capture.startError(code));
+        settle(capture.startError(code));
       });
     });
-    await Promise.race([listening, failedToSpawn]);
     return capture;
   }
 
