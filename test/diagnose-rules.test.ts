@@ -592,7 +592,7 @@ describe('diagnosis rules on synthetic captures', () => {
     assert.ok(recs.every((r) => r.findings.every((f) => f.kind !== 'window-full')));
     const { r, f } = only(recs, 'retransmissions');
     assert.match(f.summary, /never full nor shut: a slow or lossy network set the pace/);
-    assert.match(f.summary, /the client sent 2 data segments and 1 retransmission \(1\.4 KB, 33\.3% of its data segments\); the server sent 0 data segments and no retransmission\./);
+    assert.match(f.summary, /the client sent 2 new data segments and retransmitted 1 \(1\.4 KB\): 33\.3% of the 3 it sent; the server sent 0 new data segments and retransmitted none\./);
     assert.deepEqual(r.stats?.orig, { retrans_segs: 1, retrans_bytes: 1400, out_of_order_segs: 0, zero_window_segs: 0, window_full_segs: 0, missed_bytes: 0 });
   });
 

@@ -12,21 +12,18 @@
  */
 import { type DiagnosisContext, type FindingParts, type SideView, bytesText, peerOf } from '../context.js';
 
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-/** "the server sent 3 data segments and 1 retransmission (1.3 KB, 25.0% of its data segments), 2 out of order" */
+/** "the server sent 2 new data segments and retransmitted 1 (1.3 KB): 33.3% of the 3 it sent, 2 out of order" */
 function stats(s: SideView): string {
   const r = s.ev.rare;
   const fresh = s.ev.dataSegs;
   const rex = r?.rexmits ?? 0;
   const jumps = r?.seqJumps ?? 0;
   const order = jumps > 0 ? `, ${jumps} out of order` : '';
-  if (rex === 0) return `${s.who} sent ${plural(fresh, 'data segment')} and no retransmission${order}`;
+  const sent = `${s.who} sent ${fresh} new data segment${fresh === 1 ? '' : 's'}`;
+  if (rex === 0) return `${sent} and retransmitted none${order}`;
   const all = fresh + rex;
   const pct = ((rex / all) * 100).toFixed(rex * 100 < all ? 2 : 1);
-  return `${s.who} sent ${plural(fresh, 'data segment')} and ${plural(rex, 'retransmission')} (${bytesText(r!.rexmitBytes)}, ${pct}% of its data segments)${order}`;
+  return `${sent} and retransmitted ${rex} (${bytesText(r!.rexmitBytes)}): ${pct}% of the ${all} it sent${order}`;
 }
 
 /** The sender retransmitted, and the receiver's window (its scale known) was never full nor shut. */
