@@ -9,11 +9,13 @@ import { FAILURE_KINDS } from '../src/diagnose/knowledge.js';
 import { byInterest, OBSERVATION_IDS, ReportDigest, TopItems } from '../src/report/digest.js';
 import { HeavyHitters } from '../src/report/heavy-hitters.js';
 import { formatTime } from '../src/report/terminal.js';
-import { renderConnectionTable } from '../src/report/text.js';
+import { renderConnectionTable, renderFindings } from '../src/report/text.js';
 import type { ConnState } from '../src/tcp/conn-state.js';
 
 const STATES: ConnState[] = ['SF', 'SF', 'SF', 'REJ', 'S0', 'RSTO', 'RSTR', 'S1', 'OTH'];
 const KINDS = ['refused', 'reset', 'connect-timeout', 'retransmissions', 'zero-window'];
+const BY = ['orig', 'resp', 'network'] as const;
+const REASONS = ['NONE', 'NO_SOCKET', 'TCP_ABORT_ON_CLOSE'];
 
 function records(n: number): ConnectionRecord[] {
   let seed = 5;
@@ -25,7 +27,16 @@ function records(n: number): ConnectionRecord[] {
   for (let id = 1; id <= n; id++) {
     const findings: Finding[] = [];
     for (let k = rand(4) === 0 ? 1 + rand(2) : 0; k > 0; k--) {
-      findings.push({ kind: KINDS[rand(KINDS.length)]!, by: 'orig', reason: 'NONE', confidence: rand(10) / 10, frames: [], errno: { orig: null, resp: null }, summary: `s${id}`, advice: '' });
+      findings.push({
+        kind: KINDS[rand(KINDS.length)]!,
+        by: BY[rand(BY.length)]!,
+        reason: REASONS[rand(REASONS.length)]!,
+        confidence: rand(10) / 10,
+        frames: [],
+        errno: { orig: null, resp: null },
+        summary: `s${id}`,
+        advice: '',
+      });
     }
     // Records arrive in the order connections end, not by id or start time.
     const resp = { addr: `10.0.0.${rand(3)}`, port: 80 };
@@ -76,9 +87,18 @@ it('the digest tallies each failure kind by reason, actor and responder', () => 
       assert.equal(spread, null, kind);
       continue;
     }
-    const mine = all.flatMap((r) => r.findings.filter((f) => f.kind === kind).map(() => `${r.resp.addr}:${r.resp.port}`));
-    assert.deepEqual(spread!.reasons, new Map([['NONE', mine.length]]));
-    assert.deepEqual(spread!.actors, new Map([['client', mine.length]]));
+    const pairs = all.flatMap((r) => r.findings.filter((f) => f.kind === kind).map((f) => [r, f] as const));
+    const mine = pairs.map(([r]) => `${r.resp.addr}:${r.resp.port}`);
+    const tally = (keys: string[]): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
+      return m;
+    };
+    const sorted = (m: Map<string, number>): Array<[string, number]> => [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    assert.deepEqual(sorted(spread!.reasons), sorted(tally(pairs.map(([, f]) => f.reason))));
+    // The records show a handshake ('Sh'): client and server, and the network for a path's doing.
+    const names = { orig: 'client', resp: 'server', network: 'network' } as const;
+    assert.deepEqual(sorted(spread!.actors), sorted(tally(pairs.map(([, f]) => names[f.by]))));
     // Three responders fit the counters: the counts are exact.
     const exact = new Map<string, number>();
     for (const k of mine) exact.set(k, (exact.get(k) ?? 0) + 1);
@@ -142,4 +162,19 @@ it('times no calendar date can hold (a corrupt pcapng timestamp) are printed in 
   } as unknown as ConnectionRecord;
   const row = renderConnectionTable(ReportDigest.of([r], 40, 3)).split('\n')[1]!;
   assert.match(row, /^1\s+10000000000000\.000000 s after the epoch 10\.0\.0\.1:40000\s+10\.0\.0\.2:80\s+SF\s/);
+});
+
+it('the tally line leaves out NONE (no RST involved) and names who acted', () => {
+  const rec = (id: number, by: 'orig' | 'resp' | 'network', reason: string, addr: string): ConnectionRecord =>
+    ({
+      id,
+      conn_state: 'RSTO',
+      first: 1000 + id,
+      history: 'ShAR',
+      resp: { addr, port: 443 },
+      orig: { addr: '10.0.0.1', port: 40000 + id },
+      findings: [{ kind: 'reset', by, reason, confidence: 0.5, frames: [], errno: { orig: null, resp: null }, summary: `s${id}`, advice: '' }],
+    }) as unknown as ConnectionRecord;
+  const text = renderFindings(ReportDigest.of([rec(1, 'orig', 'NO_SOCKET', '10.0.0.9'), rec(2, 'orig', 'NONE', '10.0.0.9'), rec(3, 'network', 'NO_SOCKET', 'fd00::9')], 0, 1));
+  assert.match(text, /reset — 3 findings \(tcpsleuth explain reset\)\n  reasons: NO_SOCKET 2; by the client 2, the network 1\n  at 2 responders, most at 10\.0\.0\.9:443 \(2\), \[fd00::9\]:443 \(1\)\n/);
 });

@@ -8,7 +8,8 @@ import type { ConnectionRecord, Finding } from '../analyze/records.js';
 import { FAILURE_KINDS } from '../diagnose/knowledge.js';
 import type { ConnState } from '../tcp/conn-state.js';
 import { HeavyHitters } from './heavy-hitters.js';
-import { endpointText, sideName } from './terminal.js';
+import { sideName } from './side-name.js';
+import { endpointText } from './terminal.js';
 
 /** Failures first: refused and reset, then attempts that got no answer, then half-closed, then healthy. */
 export const INTEREST: Record<ConnState, number> = {

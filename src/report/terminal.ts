@@ -2,8 +2,6 @@
  * Terminal hygiene: anything that came from a capture or a peer is escaped before it reaches a
  * terminal, so no byte sequence in the input can move the cursor or recolour the screen.
  */
-import type { ConnectionRecord } from '../analyze/records.js';
-
 /**
  * Characters that reorder the text around them (Unicode bidirectional controls: LRE, RLE, PDF,
  * LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM). A name holding U+202E shows the rest of the line
@@ -67,14 +65,4 @@ export function endpointText(addr: string, port: number): string {
 /** "1 connection", "2 connections". */
 export function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-/**
- * What the report calls a side: client and server when the capture shows the handshake (who
- * sent the SYN is known), else originator and responder (Zeek's guess from the first packet).
- */
-export function sideName(r: Pick<ConnectionRecord, 'history'>, side: 'orig' | 'resp'): string {
-  const handshake = r.history.includes('S') || r.history.includes('h');
-  if (side === 'orig') return handshake ? 'client' : 'originator';
-  return handshake ? 'server' : 'responder';
 }
