@@ -161,7 +161,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   process.once('SIGINT', () => (capture !== null ? capture.stop() : interrupt.abort()));
   // tcpdump must not outlive a live capture ended by `kill`, `timeout` or a closed terminal (it
   // would keep capturing until its next write met a closed pipe): stop it, report what was
-  // captured, then end by the same signal.
+  // captured, then exit with 128 + the signal's number, as trace and lab do.
   let endedBy: NodeJS.Signals | null = null;
   if (capture !== null) {
     for (const sig of ['SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {

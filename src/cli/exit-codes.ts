@@ -15,9 +15,3 @@ export const EXIT = {
    */
   INTERRUPTED: 130,
 } as const;
-
-/**
- * Statuses that say "ended by this signal, after reporting": main.ts ends the process by the
- * signal itself, so a shell, `timeout` or systemd sees what it sent (128 + its number).
- */
-export const STATUS_SIGNALS: Readonly<Record<number, NodeJS.Signals>> = { 129: 'SIGHUP', 130: 'SIGINT', 131: 'SIGQUIT', 143: 'SIGTERM' };

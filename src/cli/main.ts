@@ -4,7 +4,7 @@
  * exit status. Each subcommand lives in its own module and only wires library calls together.
  */
 import { TsleuthError } from '../errors.js';
-import { EXIT, STATUS_SIGNALS } from './exit-codes.js';
+import { EXIT } from './exit-codes.js';
 import { guardOutput } from './output.js';
 
 interface CommandModule {
@@ -85,13 +85,12 @@ main(process.argv.slice(2)).then(
   (code) => {
     settled = true;
     process.exitCode = code;
-    const signal = STATUS_SIGNALS[code];
-    if (signal !== undefined) {
-      // Everything is reported. End as the shell expects of a program that caught Ctrl-C (or
-      // SIGTERM, SIGHUP): killed by that signal (status 128 + its number). An exit would wait for
-      // a read of a quiet pipe that the signal abandoned: libuv joins its thread pool on the way out.
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
+    if (code === EXIT.INTERRUPTED) {
+      // Everything is reported. End as the shell expects of a program that caught Ctrl-C: killed
+      // by SIGINT (status 130). An exit would wait for a read of a quiet pipe that Ctrl-C
+      // abandoned: libuv joins its thread pool on the way out.
+      process.removeAllListeners('SIGINT');
+      process.kill(process.pid, 'SIGINT');
     }
   },
   (e: unknown) => {
