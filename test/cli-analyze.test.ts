@@ -203,6 +203,27 @@ describe('pipes named as files', () => {
   }
 });
 
+describe('--follow', () => {
+  it('shows a few failures of a kind per 10 s of capture and counts the rest, so a scan does not flood the terminal', async () => {
+    const frames: FrameSpec[] = [];
+    for (let i = 0; i < 50; i++) {
+      // 40 refused connects in 0.8 s, then 10 more half a minute later.
+      const t = t0 + i * 0.02 + (i >= 40 ? 30 : 0);
+      frames.push({ ts: t, data: ethernet(tcpIpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000 + i, dport: 1000 + i, seq: 1, flags: 'S' })) });
+      frames.push({ ts: t + 0.0001, data: ethernet(tcpIpPacket({ src: '10.0.0.2', dst: '10.0.0.1', sport: 1000 + i, dport: 40000 + i, seq: 0, ack: 2, flags: 'RA' })) });
+    }
+    const scan = join(dir, 'scan.pcap');
+    writeFileSync(scan, pcapFile(frames));
+    const r = await runCli(['analyze', '--follow', scan]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => /^(refused \(|… \d+ more refused)/.test(l));
+    const block = 'refused (tcpsleuth explain refused)';
+    const held = (n: number): string => `… ${n} more refused findings within 10 s of the first (not shown one by one; the report at the end tallies them)`;
+    assert.deepEqual(lines, [block, block, block, held(37), block, block, block, held(7)]);
+    assert.match(r.stdout, /refused — 50 findings \(tcpsleuth explain refused\)\n  reasons: NO_SOCKET 50; by the server 50\n/);
+  });
+});
+
 describe('standard input on a terminal', () => {
   it('is refused at once with what to do instead of waiting for a capture to be typed', async () => {
     // script(1) gives the command a pseudo-terminal as its standard input.

@@ -14,7 +14,8 @@ import { JsonEncoder } from '../report/json-encoder.js';
 import { ProgressLine } from '../report/progress.js';
 import { counted, escapeForTerminal, jsonLine } from '../report/terminal.js';
 import { FAILURE_KINDS, FINDING_KINDS, topicNames } from '../diagnose/knowledge.js';
-import { renderConnectionTable, renderFailure, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
+import { FailureFeed } from '../report/failure-feed.js';
+import { renderConnectionTable, renderFindings, renderPacketTrace, renderSummary } from '../report/text.js';
 import { CONN_STATE_MEANING, type ConnState } from '../tcp/conn-state.js';
 import { DEFAULT_LIKELY_SERVER_PORTS } from '../tcp/tracker.js';
 import { EXIT } from './exit-codes.js';
@@ -52,8 +53,9 @@ options:
                          --follow; Ctrl-C ends the capture and prints the report with tcpdump's own
                          count of the packets the kernel dropped (needs root or CAP_NET_RAW)
   --follow               the input is a live capture (tcpdump -U -w - | tcpsleuth analyze --follow -):
-                         print each failure as soon as its connection ends (with --json: each
-                         record), and when the link is quiet for a second keep Zeek's timers
+                         print each failure as soon as its connection ends (3 of a kind per 10 s,
+                         the rest counted; with --json: each record), and when the link is quiet
+                         for a second keep Zeek's timers
                          running with the wall clock, so connections still end without new packets
   --no-progress          never draw the progress line (it only appears when stderr is a terminal)
 
@@ -189,6 +191,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
 
   // Failures print as they happen, except for one connection's view, which shows its own at the end.
   const followed = (values.follow || capture !== null) && !values.json && !values['no-diagnose'] && connectionId === undefined;
+  const feed = followed ? new FailureFeed() : null;
   const out = new LineWriter();
   // Room for a chunk and the record that completes it, so the buffer rarely has to grow.
   const json = new JsonEncoder(JSON_CHUNK + (64 << 10));
@@ -211,7 +214,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
             if (json.pos >= JSON_CHUNK) out.pushChunk(json.take());
           } else {
             digest.add(r);
-            const failure = followed ? renderFailure(r) : null;
+            const failure = feed?.add(r) ?? null;
             if (failure !== null) {
               progress?.clear();
               out.push(`${failure}\n`);
@@ -232,6 +235,8 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     progress?.clear();
   }
   if (summary === null) throw fatal ?? new Error('analysis ended without a summary');
+  const heldBack = feed?.finish() ?? null;
+  if (heldBack !== null) out.push(`${heldBack}\n`);
   if (capture !== null) {
     capture.stop();
     const stats = await capture.stats();

@@ -161,13 +161,9 @@ function findingLines(r: ConnectionRecord, f: Finding): string[] {
   return lines;
 }
 
-/**
- * A connection's failures the moment it ends (analyze --follow): each failure finding under its
- * kind, as the report shows its examples; null when it has none (observations wait for the report).
- */
-export function renderFailure(r: ConnectionRecord): string | null {
-  const blocks = r.findings.filter((f) => FAILURE_KINDS.has(f.kind)).map((f) => [`${f.kind} (tcpsleuth explain ${f.kind})`, ...findingLines(r, f)].join('\n'));
-  return blocks.length > 0 ? blocks.join('\n\n') : null;
+/** One failure finding under its kind, as the report shows its examples (analyze --follow prints these as connections end). */
+export function renderFailureBlock(r: ConnectionRecord, f: Finding): string {
+  return [`${f.kind} (tcpsleuth explain ${f.kind})`, ...findingLines(r, f)].join('\n');
 }
 
 /** Responders named in a kind's spread line. */

@@ -1,0 +1,57 @@
+/**
+ * What `analyze --follow` prints as connections end: each failure, but not a flood. A port scan
+ * or a dead backend ends thousands of connections of one kind a second; after FEED_EXAMPLES of a
+ * kind in FEED_WINDOW_S seconds of capture time the rest of that window are counted, and one line
+ * says how many were left out once the window is over. The report at the end tallies them all.
+ */
+import type { ConnectionRecord } from '../analyze/records.js';
+import { FAILURE_KINDS } from '../diagnose/knowledge.js';
+import { renderFailureBlock } from './text.js';
+
+/** Failures of one kind shown per window. */
+export const FEED_EXAMPLES = 3;
+/** The window, in seconds of capture time (packet time: the same for a live capture and a file). */
+export const FEED_WINDOW_S = 10;
+
+interface KindWindow {
+  start: number;
+  shown: number;
+  held: number;
+}
+
+export class FailureFeed {
+  private readonly windows = new Map<string, KindWindow>();
+
+  /** The text to print for a connection that just ended (blocks and "left out" lines), or null. */
+  add(r: ConnectionRecord): string | null {
+    const out: string[] = [];
+    for (const f of r.findings) {
+      if (!FAILURE_KINDS.has(f.kind)) continue;
+      const t = f.time ?? r.first;
+      let w = this.windows.get(f.kind);
+      if (w === undefined || t >= w.start + FEED_WINDOW_S) {
+        if (w !== undefined && w.held > 0) out.push(heldLine(f.kind, w));
+        w = { start: t, shown: 0, held: 0 };
+        this.windows.set(f.kind, w);
+      }
+      if (w.shown < FEED_EXAMPLES) {
+        w.shown++;
+        out.push(renderFailureBlock(r, f));
+      } else {
+        w.held++;
+      }
+    }
+    return out.length > 0 ? out.join('\n\n') : null;
+  }
+
+  /** At the end: the counts still held back. */
+  finish(): string | null {
+    const out = [...this.windows].filter(([, w]) => w.held > 0).map(([kind, w]) => heldLine(kind, w));
+    this.windows.clear();
+    return out.length > 0 ? out.join('\n') : null;
+  }
+}
+
+function heldLine(kind: string, w: KindWindow): string {
+  return `… ${w.held} more ${kind} finding${w.held === 1 ? '' : 's'} within ${FEED_WINDOW_S} s of the first (not shown one by one; the report at the end tallies them)`;
+}
