@@ -14,6 +14,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, it } from 'node:test';
 import { NetNamespace } from '../src/lab/netns.js';
+import { ethernet, pcapFile, tcpIpPacket } from './helpers/capture-builder.js';
 import { cliPath } from './helpers/paths.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -180,4 +181,27 @@ it('--interface without tcpdump installed says so at once', { timeout: 30_000 },
   assert.equal(r.code, 2);
   assert.equal(r.stderr, 'tcpsleuth: tcpdump is not installed (Debian package "tcpdump"; scripts/setup.sh installs it)\n');
   assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+});
+
+it('--follow sums up a burst once its 10 s are over, while the link stays quiet', { timeout: 60_000 }, async () => {
+  const now = Date.now() / 1000;
+  const frames = [];
+  for (let i = 0; i < 5; i++) {
+    const [client, server] = [{ addr: '10.0.0.1', port: 40000 + i }, { addr: '10.0.0.2', port: 1000 + i }];
+    frames.push({ ts: now + i * 0.01, data: ethernet(tcpIpPacket({ src: client.addr, dst: server.addr, sport: client.port, dport: server.port, seq: 1, flags: 'S' })) });
+    frames.push({ ts: now + i * 0.01 + 0.0001, data: ethernet(tcpIpPacket({ src: server.addr, dst: client.addr, sport: server.port, dport: client.port, seq: 0, ack: 2, flags: 'RA' })) });
+  }
+  const a = startAnalyzer(['--follow']);
+  // The pipe stays open and quiet: only the idle clock moves time on.
+  a.child.stdin!.write(pcapFile(frames));
+  try {
+    await waitFor('the burst\'s count', () => a.stdout().includes('… 2 more refused findings within 10 s'), 40_000);
+    assert.equal(a.stdout().match(/^refused \(tcpsleuth explain refused\)$/gm)?.length, 3);
+  } finally {
+    a.child.stdin!.end();
+  }
+  await once(a.child, 'exit');
+  assert.equal(a.child.exitCode, 0, a.stderr());
+  // Counted once: not again at the end.
+  assert.equal(a.stdout().match(/… 2 more refused/g)?.length, 1);
 });

@@ -319,7 +319,7 @@ describe('progress line', () => {
     assert.equal(ProgressLine.enabled(fakeTty), true);
     assert.equal(ProgressLine.enabled({ isTTY: false } as unknown as NodeJS.WriteStream), false);
     const p = new ProgressLine(fakeTty);
-    p.update({ sourceBytes: 50 << 20, sourceSize: 100 << 20, frames: 123456 });
+    p.update({ sourceBytes: 50 << 20, sourceSize: 100 << 20, frames: 123456, captureTime: null });
     assert.match(written, /^\r\x1b\[2Kreading 50\.0MiB of 100\.0MiB \(50%\), ETA \d+s, 123456 packets, [\d.]+ M packets\/s$/);
     p.clear();
     assert.ok(written.endsWith('\r\x1b[2K'));

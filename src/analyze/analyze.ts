@@ -29,6 +29,8 @@ export interface AnalyzeProgress {
   sourceBytes: number;
   sourceSize: number | undefined;
   frames: number;
+  /** The capture's clock: the latest frame's time, or where a followed capture's quiet moments moved it (null before any frame). */
+  captureTime: number | null;
 }
 
 export interface AnalyzeOptions extends ConnectionFilter {
@@ -38,7 +40,7 @@ export interface AnalyzeOptions extends ConnectionFilter {
   verifyChecksums?: boolean;
   /** Ports that mark the responder when a connection's first packet is not a plain SYN. */
   likelyServerPorts?: ReadonlySet<number>;
-  /** Called after every chunk read. */
+  /** Called after every chunk read (and, when following, every quiet second). */
   onProgress?: (p: AnalyzeProgress) => void;
   /**
    * Stops reading when aborted (Ctrl-C), at once, without waiting for a quiet source's next
@@ -183,9 +185,11 @@ export async function* analyzeInBatches(input: AnalyzeInput, options: AnalyzeOpt
           idleClock = clock.last + (Date.now() - chunkWallMs) / 1000;
           tracker.advanceTo(idleClock);
         }
-        if (pending.length > 0) yield pending.splice(0, pending.length);
         const p = reader.progress;
-        options.onProgress?.({ sourceBytes: bytesBefore + p.sourceBytes, sourceSize: totalSize ?? p.sourceSize, frames: clock.frames });
+        const captureTime = clock.frames > 0 ? Math.max(clock.last, idleClock) : null;
+        options.onProgress?.({ sourceBytes: bytesBefore + p.sourceBytes, sourceSize: totalSize ?? p.sourceSize, frames: clock.frames, captureTime });
+        // A quiet moment yields too, even with nothing ended, so a live consumer can act on the time.
+        if (pending.length > 0 || step === IDLE) yield pending.splice(0, pending.length);
       }
     } catch (e) {
       if (!(e instanceof TsleuthError)) throw e;

@@ -173,6 +173,10 @@ export async function runAnalyze(argv: string[]): Promise<number> {
       });
     }
   }
+  // Failures print as they happen, except for one connection's view, which shows its own at the end.
+  const followed = (values.follow || capture !== null) && !values.json && !values['no-diagnose'] && connectionId === undefined;
+  const feed = followed ? new FailureFeed() : null;
+  const out = new LineWriter();
   const options: AnalyzeOptions = {
     name: capture === null ? undefined : `tcpdump -i ${capture.iface}`,
     signal: interrupt.signal,
@@ -183,16 +187,20 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     diagnose: !values['no-diagnose'],
     follow: values.follow || capture !== null,
     likelyServerPorts: serverPorts,
-    onProgress: progress ? (p) => progress.update(p) : undefined,
+    onProgress: (p) => {
+      progress?.update(p);
+      // A burst's count, once its window is over: also while a followed link is quiet.
+      const held = feed?.expired(p.captureTime) ?? null;
+      if (held !== null) {
+        progress?.clear();
+        out.push(`${held}\n`);
+      }
+    },
     onPacketTrace: (rows, record) => {
       traced = { rows, record };
     },
   };
 
-  // Failures print as they happen, except for one connection's view, which shows its own at the end.
-  const followed = (values.follow || capture !== null) && !values.json && !values['no-diagnose'] && connectionId === undefined;
-  const feed = followed ? new FailureFeed() : null;
-  const out = new LineWriter();
   // Room for a chunk and the record that completes it, so the buffer rarely has to grow.
   const json = new JsonEncoder(JSON_CHUNK + (64 << 10));
   // The text report keeps only what it will show (and counts the rest): memory stays bounded.

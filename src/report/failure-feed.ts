@@ -44,6 +44,21 @@ export class FailureFeed {
     return out.length > 0 ? out.join('\n\n') : null;
   }
 
+  /**
+   * The counts of windows that are over by capture time `now`: a burst is summed up once its 10 s
+   * have passed, not only when the next failure of its kind comes (which on a live link may be never).
+   */
+  expired(now: number | null): string | null {
+    if (now === null) return null;
+    const out: string[] = [];
+    for (const [kind, w] of this.windows) {
+      if (now < w.start + FEED_WINDOW_S) continue;
+      if (w.held > 0) out.push(heldLine(kind, w));
+      this.windows.delete(kind);
+    }
+    return out.length > 0 ? out.join('\n') : null;
+  }
+
   /** At the end: the counts still held back. */
   finish(): string | null {
     const out = [...this.windows].filter(([, w]) => w.held > 0).map(([kind, w]) => heldLine(kind, w));
