@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(
   tcpdump    # live capture, and the tests' recordings
-  tshark     # editcap for pcapng test files; the benchmark's peer
+  tshark     # editcap and mergecap (wireshark-common) for test files; the benchmark's peer
   tcptrace   # the benchmark's second peer
   iproute2   # ip netns / veth for the lab and the tests
   nftables   # the lab's firewall scenarios
