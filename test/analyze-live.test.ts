@@ -12,6 +12,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { NetNamespace } from '../src/lab/netns.js';
 import { ethernet, pcapFile, tcpIpPacket } from './helpers/capture-builder.js';
@@ -195,7 +198,7 @@ it('--follow sums up a burst once its 10 s are over, while the link stays quiet'
   // The pipe stays open and quiet: only the idle clock moves time on.
   a.child.stdin!.write(pcapFile(frames));
   try {
-    await waitFor('the burst\'s count', () => a.stdout().includes('… 2 more refused findings within 10 s'), 40_000);
+    await waitFor('the burst\'s count', () => a.stdout().includes('… 2 more refused findings in the same 10 s'), 40_000);
     assert.equal(a.stdout().match(/^refused \(tcpsleuth explain refused\)$/gm)?.length, 3);
   } finally {
     a.child.stdin!.end();
@@ -204,4 +207,28 @@ it('--follow sums up a burst once its 10 s are over, while the link stays quiet'
   assert.equal(a.child.exitCode, 0, a.stderr());
   // Counted once: not again at the end.
   assert.equal(a.stdout().match(/… 2 more refused/g)?.length, 1);
+});
+
+it('--interface: SIGTERM while tcpdump is still starting ends both, at once', { timeout: 30_000 }, async () => {
+  // A stand-in tcpdump that never says it is listening (a slow interface), and tells its pid.
+  const dir = mkdtempSync(join(tmpdir(), 'tsl-fake-tcpdump-'));
+  try {
+    writeFileSync(join(dir, 'tcpdump'), `#!/bin/sh\necho $$ > "${dir}/pid"\nexec sleep 30\n`, { mode: 0o755 });
+    const child = spawn(process.execPath, [cliPath, 'analyze', '-i', 'lo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${dir}:${process.env['PATH']}` } });
+    await waitFor('the stand-in to start', () => existsSync(join(dir, 'pid')) && readFileSync(join(dir, 'pid'), 'utf8').trim() !== '', 10_000);
+    const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 143);
+    await waitFor('the stand-in to be gone', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 5_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -174,11 +174,16 @@ describe('pieces built byte by byte', () => {
     // The text report says the same.
     const text = await runCli(['analyze', later, foreign, cut, empty, first]);
     assert.equal(text.code, 3);
-    assert.match(text.stdout, /5 files read as one capture, in the order of their first packets\ndamaged: .*cut-0-empty\.pcap/);
+    assert.match(text.stdout, /5 files read as one capture, in the order of their first packets\nunreadable, skipped: .*cut-0-empty\.pcap.*\ndamaged: .*cut-2\.pcap.* — the report covers the other files, and this one up to the fault/);
     // Nothing readable at all: the first fault is the error (exit 2), as for one file.
     const none = await runCli(['analyze', empty, foreign]);
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /^tcpsleuth: .*cut-0-empty\.pcap, byte offset 0: the capture is empty\n$/);
+    // Each says why.
+    assert.match(none.stderr, /^tcpsleuth: .*cut-3-dlt147\.pcap.*link type 147 is not supported.*\ntcpsleuth: .*cut-0-empty\.pcap, byte offset 0: the capture is empty\n$/);
+    // A directory among the files is one more piece that cannot be read.
+    const withDir = await runCli(['analyze', '--json', first, dir]);
+    assert.equal(withDir.code, 3, withDir.stderr);
+    assert.match(withDir.stderr, /is a directory/);
   });
 
   it('gzip and pcapng pieces join pcap ones; "-" and pipes do not mix with files', async () => {
@@ -201,6 +206,6 @@ describe('pieces built byte by byte', () => {
     execFileSync('mkfifo', [fifo]);
     const viaFifo = await runCli(['analyze', plain, fifo], { timeoutMs: 20_000 });
     assert.equal(viaFifo.code, 2, viaFifo.stderr);
-    assert.match(viaFifo.stderr, /several captures are read as one only from regular files, and .*mix-fifo is not one/);
+    assert.match(viaFifo.stderr, /several captures are read as one only from files, and .*mix-fifo is a pipe or a device \(read it alone\)/);
   });
 });

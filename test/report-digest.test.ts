@@ -7,6 +7,7 @@ import { it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { FAILURE_KINDS } from '../src/diagnose/knowledge.js';
 import { byInterest, OBSERVATION_IDS, ReportDigest, TopItems } from '../src/report/digest.js';
+import { FailureFeed } from '../src/report/failure-feed.js';
 import { HeavyHitters } from '../src/report/heavy-hitters.js';
 import { formatTime } from '../src/report/terminal.js';
 import { renderConnectionTable, renderFindings } from '../src/report/text.js';
@@ -145,6 +146,10 @@ it('HeavyHitters: exact below its capacity; above it, every heavy key is kept an
 it('times no calendar date can hold (a corrupt pcapng timestamp) are printed in seconds, and the table stays readable', () => {
   assert.equal(formatTime(1709251200.1), '2024-03-01 00:00:00.100000');
   assert.equal(formatTime(1e13), '10000000000000.000000 s after the epoch');
+  // Year 10000 and later, and before the epoch: no four-digit date.
+  assert.equal(formatTime(253402300799.5), '9999-12-31 23:59:59.500000');
+  assert.equal(formatTime(253402300800), '253402300800.000000 s after the epoch');
+  assert.equal(formatTime(-0.5), '-0.500000 s after the epoch');
   assert.equal(formatTime(Number.POSITIVE_INFINITY), 'Infinity s after the epoch');
   const r = {
     id: 1,
@@ -177,4 +182,41 @@ it('the tally line leaves out NONE (no RST involved) and names who acted', () =>
     }) as unknown as ConnectionRecord;
   const text = renderFindings(ReportDigest.of([rec(1, 'orig', 'NO_SOCKET', '10.0.0.9'), rec(2, 'orig', 'NONE', '10.0.0.9'), rec(3, 'network', 'NO_SOCKET', 'fd00::9')], 0, 1));
   assert.match(text, /reset — 3 findings \(tcpsleuth explain reset\)\n  reasons: NO_SOCKET 2; by the client 2, the network 1\n  at 2 responders, most at 10\.0\.0\.9:443 \(2\), \[fd00::9\]:443 \(1\)\n/);
+});
+
+it('the --follow feed shows 3 failures of a kind per 10 s of the capture clock as records come out, and counts the rest', () => {
+  const rec = (id: number, kind: string): ConnectionRecord =>
+    ({
+      id,
+      conn_state: 'REJ',
+      first: 1000,
+      history: 'Sr',
+      orig: { addr: '10.0.0.1', port: 40000 + id },
+      resp: { addr: '10.0.0.2', port: 80 },
+      // The failures' own times are long before the records come out: the windows do not use them.
+      findings: [{ kind, by: 'resp', reason: 'NO_SOCKET', confidence: 0.9, frames: [], errno: { orig: null, resp: null }, summary: `s${id}`, advice: '', time: 1000 }],
+    }) as unknown as ConnectionRecord;
+  const feed = new FailureFeed();
+  const shown = (text: string | null): string[] => (text ?? '').split('\n').filter((l) => /^(refused|reset) \(|^… /.test(l));
+  const out: string[] = [];
+  // Five refused and two resets come out at 2000–2004, then two refused at 2009.5 (same window), then one at 2010.
+  for (let i = 0; i < 5; i++) out.push(...shown(feed.add(rec(i, 'refused'), 2000 + i)));
+  out.push(...shown(feed.add(rec(10, 'reset'), 2001)), ...shown(feed.add(rec(11, 'reset'), 2002)));
+  out.push(...shown(feed.add(rec(5, 'refused'), 2009.5)), ...shown(feed.add(rec(6, 'refused'), 2009.5)));
+  assert.deepEqual(feed.expired(2009.9), null);
+  out.push(...shown(feed.add(rec(7, 'refused'), 2010)));
+  // resets' window ends at 2011: nothing held back, nothing to say.
+  assert.equal(feed.expired(2011), null);
+  out.push(...shown(feed.add(rec(8, 'refused'), 2012)), ...shown(feed.add(rec(9, 'refused'), 2013)), ...shown(feed.add(rec(12, 'refused'), 2014)));
+  const block = (k: string): string => `${k} (tcpsleuth explain ${k})`;
+  const held = (n: number): string => `… ${n} more refused finding${n === 1 ? '' : 's'} in the same 10 s (not shown one by one; the report at the end tallies them)`;
+  assert.deepEqual(out, [
+    block('refused'), block('refused'), block('refused'),
+    block('reset'), block('reset'),
+    held(4), block('refused'),
+    block('refused'), block('refused'),
+  ]);
+  // The second refused window (from 2010) held one back: said once it is over, not again at the end.
+  assert.deepEqual(feed.expired(2020), held(1));
+  assert.equal(feed.finish(), null);
 });

@@ -79,14 +79,16 @@ export async function* analyze(input: AnalyzeInput, options: AnalyzeOptions = {}
   for await (const batch of analyzeInBatches(input, options)) yield* batch;
 }
 
-/**
- * The same stream in batches (the records each chunk of the capture completed; the last batch
- * ends with the summary), for consumers that want to skip one promise per record.
- */
 function supportedLinkTypes(): string {
   return `supported: ${[...LINK_DISSECTORS.keys()].map((k) => `${k} ${LINK_TYPE_NAMES.get(k)}`).join(', ')}`;
 }
 
+/**
+ * The same stream in batches (the records each chunk of the capture completed; the last batch
+ * ends with the summary), for consumers that want to skip one promise per record. A followed
+ * capture also yields a batch, empty if nothing ended, at each quiet second; `onProgress` is
+ * called before each batch, with the capture's clock.
+ */
 export async function* analyzeInBatches(input: AnalyzeInput, options: AnalyzeOptions = {}): AsyncGenerator<AnalysisRecord[], void, undefined> {
   const keep = compileFilter(options);
   const pending: ConnectionRecord[] = [];

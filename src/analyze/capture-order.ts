@@ -47,12 +47,12 @@ export interface CaptureFile {
 export async function inCaptureOrder(paths: readonly string[], signal?: AbortSignal): Promise<CaptureFile[]> {
   const keyed: Array<{ file: CaptureFile; t: number; i: number }> = [];
   for (let i = 0; i < paths.length; i++) {
-    // Finding the order reads each file's first bytes, and reading it then starts over: a pipe
-    // or FIFO (`<(tcpdump …)`, "-") would have lost those bytes. (A missing file is left to the
-    // reader, whose error names it.)
+    // Finding the order reads each file's first bytes, and reading it then starts over: a pipe,
+    // FIFO or device (`<(tcpdump …)`, "-") would have lost those bytes. (A missing file or a
+    // directory is left to the reader, whose error names it, and is skipped like any unreadable piece.)
     const st = await stat(paths[i]!).catch(() => null);
-    if (paths[i] === '-' || (st !== null && !st.isFile())) {
-      throw new TsleuthError('TSL_ERR_USAGE', `several captures are read as one only from regular files, and ${paths[i] === '-' ? 'standard input' : paths[i]} is not one (read a pipe alone)`);
+    if (paths[i] === '-' || (st !== null && (st.isFIFO() || st.isCharacterDevice() || st.isSocket()))) {
+      throw new TsleuthError('TSL_ERR_USAGE', `several captures are read as one only from files, and ${paths[i] === '-' ? 'standard input' : paths[i]} is a pipe or a device (read it alone)`);
     }
     const { t, size } = await firstFrameTime(paths[i]!, signal);
     keyed.push({ file: { path: paths[i]!, size }, t, i });

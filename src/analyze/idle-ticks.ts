@@ -27,6 +27,8 @@ export async function* withIdleTicks<T>(source: AsyncGenerator<T>, idleMs: numbe
         },
       );
       for (;;) {
+        // The read may have finished while the consumer handled the last tick: no second wait.
+        if (outcome !== null) break;
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           wake = resolve;

@@ -46,19 +46,20 @@ export class TcpdumpCapture {
       else child.once('exit', (code) => resolve(code));
     });
     // tcpsleuth may end first (an error, a second Ctrl-C): tcpdump must not outlive it.
-    const reap = (): void => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    };
+    const reap = (): void => this.kill();
     process.once('exit', reap);
+    // A child's later 'error' (a kill that fails) must not crash the analysis: its end shows as the stream's.
+    child.on('error', () => undefined);
     void this.exited.then(() => process.removeListener('exit', reap));
   }
 
   /**
    * Starts tcpdump on `iface` with a capture filter (tcpdump's expression words) and returns once
    * it is listening. Throws a TsleuthError with tcpdump's own reason if it cannot start (no such
-   * interface, no permission, a bad filter) or is not installed.
+   * interface, no permission, a bad filter) or is not installed. `signal` stops a start that is
+   * still waiting (SIGTERM during start-up): tcpdump is killed and the start rejects.
    */
-  static async start(iface: string, filter: readonly string[]): Promise<TcpdumpCapture> {
+  static async start(iface: string, filter: readonly string[], signal?: AbortSignal): Promise<TcpdumpCapture> {
     // --immediate-mode: each packet reaches tcpdump as it comes, not when a block of the kernel's
     // ring fills or times out — so a failure is reported at once, and the packets of the last
     // moments are not left in the ring when Ctrl-C stops the capture.
@@ -70,9 +71,19 @@ export class TcpdumpCapture {
       const settle = (error: TsleuthError | null): void => {
         clearTimeout(timer);
         child.stderr!.off('data', watch);
+        signal?.removeEventListener('abort', abandon);
         if (error === null) resolve();
         else reject(error);
       };
+      const abandon = (): void => {
+        capture.kill();
+        settle(new TsleuthError('TSL_ERR_ENV', `the capture on ${iface} was stopped before tcpdump started`));
+      };
+      if (signal?.aborted === true) {
+        queueMicrotask(abandon);
+      } else {
+        signal?.addEventListener('abort', abandon, { once: true });
+      }
       const timer = setTimeout(() => {
         capture.stop();
         settle(new TsleuthError('TSL_ERR_ENV', `tcpdump did not start listening on ${iface} within ${START_TIMEOUT_MS / 1000} s`));
@@ -94,6 +105,11 @@ export class TcpdumpCapture {
       });
     });
     return capture;
+  }
+
+  /** Ends tcpdump at once, without its counts (a start that was abandoned). */
+  private kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
   }
 
   /** Ends the capture the way Ctrl-C ends tcpdump: it writes what it has, prints its counts and exits. */

@@ -55,16 +55,18 @@ options:
   --follow               the input is a live capture (tcpdump -U -w - | tcpsleuth analyze --follow -):
                          print each failure as soon as its connection ends (3 of a kind per 10 s,
                          the rest counted; with --json: each record), and when the link is quiet
-                         for a second keep Zeek's timers
-                         running with the wall clock, so connections still end without new packets
+                         for a second keep Zeek's timers running with the wall clock, so
+                         connections still end without new packets
   --no-progress          never draw the progress line (it only appears when stderr is a terminal)
 
 Ctrl-C stops reading and reports what was read (a second Ctrl-C quits at once); with
 --interface it is the capture's normal end.
 
 exit status: 0 ok, 1 --fail-on matched, 2 usage error, unreadable input or unwritable output,
-             3 the capture is damaged part-way (everything before the fault is reported),
-             130 stopped by Ctrl-C (after reporting what was read; not with --interface)`;
+             3 the capture is damaged part-way (everything before the fault is reported; of
+             several files: some could not be read whole, each is named, the rest is reported),
+             130 stopped by Ctrl-C (after reporting what was read; not with --interface),
+             129/131/143 an --interface capture ended by SIGHUP/SIGQUIT/SIGTERM (after reporting)`;
 
 /** JSON Lines are handed to stdout in chunks of about this many bytes. */
 const JSON_CHUNK = 1 << 20;
@@ -148,8 +150,28 @@ export async function runAnalyze(argv: string[]): Promise<number> {
       ? DEFAULT_LIKELY_SERVER_PORTS
       : new Set(values['server-ports'].split(',').filter((s) => s.trim() !== '').map((s) => parsePort(s.trim(), '--server-ports')));
 
+  // tcpdump must not outlive a live capture ended by `kill`, `timeout` or a closed terminal (it
+  // would keep capturing until its next write met a closed pipe): stop it (or stop it starting),
+  // report what was captured, then exit with 128 + the signal's number, as trace and lab do.
+  let endedBy: NodeJS.Signals | null = null;
+  let capture: TcpdumpCapture | null = null;
+  const starting = new AbortController();
+  if (live !== undefined) {
+    for (const sig of ['SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
+      process.once(sig, () => {
+        endedBy ??= sig;
+        if (capture !== null) capture.stop();
+        else starting.abort();
+      });
+    }
+  }
   // A live capture starts once every flag is known to be good: tcpdump's own errors come next.
-  const capture = live === undefined ? null : await TcpdumpCapture.start(live, positionals);
+  try {
+    capture = live === undefined ? null : await TcpdumpCapture.start(live, positionals, starting.signal);
+  } catch (e) {
+    if (endedBy !== null) return 128 + osConstants.signals[endedBy as NodeJS.Signals];
+    throw e;
+  }
   const input = capture !== null ? capture.stream : positionals.length === 1 ? positionals[0]! : positionals;
   if (capture !== null) {
     process.stderr.write(`tcpsleuth: capturing on ${capture.iface}${capture.filter ? ` (${capture.filter})` : ''} with tcpdump; Ctrl-C ends it and prints the report\n`);
@@ -161,21 +183,11 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   // and the read ends with the stream.
   const interrupt = new AbortController();
   process.once('SIGINT', () => (capture !== null ? capture.stop() : interrupt.abort()));
-  // tcpdump must not outlive a live capture ended by `kill`, `timeout` or a closed terminal (it
-  // would keep capturing until its next write met a closed pipe): stop it, report what was
-  // captured, then exit with 128 + the signal's number, as trace and lab do.
-  let endedBy: NodeJS.Signals | null = null;
-  if (capture !== null) {
-    for (const sig of ['SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
-      process.once(sig, () => {
-        endedBy ??= sig;
-        capture.stop();
-      });
-    }
-  }
   // Failures print as they happen, except for one connection's view, which shows its own at the end.
   const followed = (values.follow || capture !== null) && !values.json && !values['no-diagnose'] && connectionId === undefined;
   const feed = followed ? new FailureFeed() : null;
+  // The capture's clock as of the batch being reported (what the feed's windows run on).
+  let captureNow = 0;
   const out = new LineWriter();
   const options: AnalyzeOptions = {
     name: capture === null ? undefined : `tcpdump -i ${capture.iface}`,
@@ -188,6 +200,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     follow: values.follow || capture !== null,
     likelyServerPorts: serverPorts,
     onProgress: (p) => {
+      if (p.captureTime !== null) captureNow = p.captureTime;
       progress?.update(p);
       // A burst's count, once its window is over: also while a followed link is quiet.
       const held = feed?.expired(p.captureTime) ?? null;
@@ -222,7 +235,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
             if (json.pos >= JSON_CHUNK) out.pushChunk(json.take());
           } else {
             digest.add(r);
-            const failure = feed?.add(r) ?? null;
+            const failure = feed?.add(r, captureNow) ?? null;
             if (failure !== null) {
               progress?.clear();
               out.push(`${failure}\n`);
@@ -259,7 +272,13 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   // Unreadable input (nothing read, or nothing that could be analysed): the one-sentence error
   // says everything, no empty report. Damage part-way still reports what came before it.
   const damagedPartWay = fatal !== null && summary.frames > 0 && (fatal.code === 'TSL_ERR_TRUNCATED' || fatal.code === 'TSL_ERR_CORRUPT');
-  if (fatal !== null && !damagedPartWay) throw fatal;
+  if (fatal !== null && !damagedPartWay) {
+    // Of several files none could be read: each says why (the last line is the fatal one's).
+    for (const f of summary.files ?? []) {
+      if (f.error !== null && f.error.message !== fatal.describe()) process.stderr.write(`tcpsleuth: ${escapeForTerminal(f.error.message)}\n`);
+    }
+    throw fatal;
+  }
   if (values.json) {
     out.pushChunk(json.take());
     await out.line(jsonLine(summary));
@@ -289,11 +308,12 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   // Of several files, those that could not be read whole: the others were reported.
   const damagedFiles = summary.files?.filter((f) => f.error !== null) ?? [];
   for (const f of damagedFiles) process.stderr.write(`tcpsleuth: ${escapeForTerminal(f.error!.message)}\n`);
-  if (damagedFiles.length > 0) return EXIT.DAMAGED;
+  // A signal outranks damage: a shell loop stopped with Ctrl-C must see that it was.
   if (endedBy !== null) return 128 + osConstants.signals[endedBy as NodeJS.Signals];
   if (summary.interrupted) {
     process.stderr.write(`tcpsleuth: interrupted after ${summary.frames} frames; the report covers what was read\n`);
     return EXIT.INTERRUPTED;
   }
+  if (damagedFiles.length > 0) return EXIT.DAMAGED;
   return failed ? EXIT.FINDINGS : EXIT.OK;
 }

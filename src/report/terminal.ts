@@ -33,12 +33,15 @@ export function jsonLine(value: unknown): string {
   return escapeJsonForTerminal(JSON.stringify(value));
 }
 
-/** Latest time a JavaScript Date holds (±8.64e15 ms): a corrupt pcapng timestamp can lie far beyond. */
-const DATE_LIMIT_SECONDS = 8.64e12;
+/** 10000-01-01: from there on a date no longer has four year digits (and a JavaScript Date ends at 8.64e12 s). */
+const FOUR_DIGIT_YEARS_END = 253402300800;
 
-/** "2024-03-01 00:00:00.101000" (UTC); a time no calendar date can hold is given in seconds since the epoch. */
+/**
+ * "2024-03-01 00:00:00.101000" (UTC). A time before the epoch or from the year 10000 on — only a
+ * corrupt pcapng timestamp gives one — is given in seconds since the epoch.
+ */
 export function formatTime(epochSeconds: number): string {
-  if (!(Math.abs(epochSeconds) < DATE_LIMIT_SECONDS)) return `${epochSeconds.toFixed(6)} s after the epoch`;
+  if (!(epochSeconds >= 0 && epochSeconds < FOUR_DIGIT_YEARS_END)) return `${epochSeconds.toFixed(6)} s after the epoch`;
   const d = new Date(Math.floor(epochSeconds * 1000));
   const micros = Math.round((epochSeconds % 1) * 1e6) % 1e6;
   return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${String(micros).padStart(6, '0')}`;

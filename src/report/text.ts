@@ -58,7 +58,9 @@ export function renderSummary(s: SummaryRecord): string {
   if (s.files !== undefined) {
     lines.push(`${counted(s.files.length, 'file')} read as one capture, in the order of their first packets`);
     for (const f of s.files) {
-      if (f.error !== null) lines.push(`damaged: ${escapeForTerminal(f.error.message)} — the report covers the other files, and this one up to the fault`);
+      if (f.error === null) continue;
+      const message = escapeForTerminal(f.error.message);
+      lines.push(f.frames === 0 ? `unreadable, skipped: ${message}` : `damaged: ${message} — the report covers the other files, and this one up to the fault`);
     }
   }
   const malformed = Object.entries(s.malformed);
