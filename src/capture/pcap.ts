@@ -112,9 +112,10 @@ export class PcapParser implements CaptureParser {
       return -1;
     }
     this.pending = null;
-    const record = Buffer.concat([p, chunk.subarray(0, missing)]);
-    this.straddling.release();
+    // Completed in the accumulator too: no second copy of a large record.
+    const record = this.straddling.append(p, chunk.subarray(0, missing), RECORD_HEADER_LEN + capLen);
     this.parseRecords(record, 0);
+    this.straddling.release();
     return missing;
   }
 

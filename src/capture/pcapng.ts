@@ -100,9 +100,10 @@ export class PcapngParser implements CaptureParser {
       return -1;
     }
     this.pending = null;
-    const block = Buffer.concat([p, chunk.subarray(0, missing)]);
-    this.straddling.release();
+    // Completed in the accumulator too: no second copy of a large block.
+    const block = this.straddling.append(p, chunk.subarray(0, missing), total);
     this.parseBlocks(block, 0);
+    this.straddling.release();
     return missing;
   }
 
