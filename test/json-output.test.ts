@@ -39,6 +39,23 @@ it('handles the optional shapes: nulls, weirds, ICMP, stats, findings, IPv6', ()
   };
   assert.equal(connectionToJson(r), JSON.stringify(r));
   assert.deepEqual(JSON.parse(connectionToJson(r)), r);
+  // The writer spells common shapes with literals of their own (version 1, IPv4 without a
+  // tunnel, nothing after end_reason): every mix of them and the general case.
+  for (let shape = 0; shape < 64; shape++) {
+    const v: ConnectionRecord = {
+      ...r,
+      version: shape & 1 ? 1 : 2,
+      ip_version: shape & 2 ? 4 : 6,
+      tunnel_depth: shape & 4 ? 0 : 2,
+      weirds: shape & 8 ? [] : r.weirds,
+      icmp: shape & 16 ? null : r.icmp,
+      stats: shape & 32 ? null : r.stats,
+    };
+    for (const findings of [[], r.findings]) {
+      const x = { ...v, findings };
+      assert.equal(connectionToJson(x), JSON.stringify(x), `shape ${shape}, ${findings.length} findings`);
+    }
+  }
 });
 
 it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
@@ -60,7 +77,14 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
     for (let k = rand(i % 2 === 0 ? 20 : 200); k > 0; k--) s += alphabet[rand(alphabet.length)];
     strings.push(s);
   }
-  // Long sentences with nothing to escape take a path of their own (written as they are).
+  // Long strings (sentences) are escaped run by run: escapes first, last, back to back, pairs
+  // kept whole, lone surrogates at either end.
+  const pad = 'x'.repeat(70);
+  strings.push(
+    `"${pad}"`, `\\${pad}\\`, `${pad}""\\\n\u0000`, `\ud83d\ude00${pad}\ud83d\ude00`, `\ud800${pad}\udfff`,
+    `${pad}\ud83d`, `\udc00${pad}`, `${pad}\ud83d"`, `é${pad}"€"日本`, `${pad}\u001f\b\t\f\r\u007f\u2028`,
+  );
+  // Long sentences with nothing to escape are written as they are.
   const plain = ['a', 'é', '€', ' ', '日', '–', '\u007f', '\uffff'];
   for (let i = 0; i < 200; i++) {
     let s = '';
@@ -72,7 +96,11 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
     e.str(s);
     assert.equal(e.toString(), JSON.stringify(s), JSON.stringify(s));
   }
-  const numbers = [0, -0, 1, 9, 10, 99, 100, 12345, 999999, 1000000, 2147483647, 2147483648, 3000000009, 4294967295, 4294967296, -1, -2147483648, 0.5, 1709251200.030743, 1e21, 1e-7, 123.456, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER];
+  const numbers = [
+    0, -0, 1, 9, 10, 99, 100, 101, 12345, 999999, 1000000, 2147483647, 2147483648, 3000000009, 4294967295, 4294967296, -1, -2147483648,
+    0.5, 0.1, 0.000001, 0.00001, 0.999999, 1.000001, 10.5, 1709251200.030743, 1709251200.1, 2147483647.5, 2147483648.000001,
+    4294967295.999999, -0.5, -1709251200.25, 1e21, 1e-7, 123.456, NaN, Infinity, -Infinity, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2,
+  ];
   // Microsecond timestamps and durations as records hold them, and other fractions.
   for (let i = 0; i < 20000; i++) {
     numbers.push(Math.round((1709251200 + rand(400000000) + rand(1000000) / 1e6) * 1e6) / 1e6);
@@ -100,6 +128,17 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
     assert.equal(e.toString(), `${words.map((w) => JSON.stringify(w)).join(',')},null`, `round ${round}`);
   }
   assert.throws(() => literal('"é"'), /not printable ASCII/);
+  // Literals are copied four bytes at a time, the last word's padding past their end included:
+  // whatever follows must overwrite it, through every length and buffer growth.
+  const small = new JsonEncoder(8);
+  let expected = '';
+  for (let n = 0; n < 40; n++) {
+    const text = 'abcdefghijklmnopqrstuvwxyz0123456789{}[]'.slice(0, n);
+    small.lit(literal(text));
+    small.num(n);
+    expected += `${text}${n}`;
+  }
+  assert.equal(small.toString(), expected);
   // Lines handed out in chunks (take) and the writes after them: nothing lost, nothing repeated.
   e.reset();
   const chunks: Buffer[] = [];

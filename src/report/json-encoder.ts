@@ -12,34 +12,56 @@ const HEX = '0123456789abcdef';
 const LONG_STRING = 64;
 /**
  * What JSON.stringify would escape: quote, backslash, control characters, and surrogates (a lone
- * one is escaped; Buffer#write would turn it into U+FFFD, so strings with any take the slow path).
+ * one is escaped; Buffer#write would turn it into U+FFFD, so each is looked at). Global, for the
+ * lastIndex of its matches (see sentence); JavaScript is single-threaded, so sharing it is safe.
  */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/g;
 /** At most this many distinct words are kept encoded (see word): a vocabulary, not a corpus. */
 const MAX_WORDS = 4096;
 
 /**
- * A piece of JSON syntax (keys, punctuation) as bytes, encoded once at start-up so that writing
- * it is a copy, not a walk over a string's characters. ASCII only, checked.
+ * A piece of JSON syntax (keys, punctuation) or an encoded word, as bytes packed four to an
+ * element: writing it is a few 32-bit stores rather than a store per byte (see JsonEncoder.lit).
  */
-export function literal(s: string): Uint8Array {
+export class Literal {
+  /**
+   * The bytes in little-endian order, the last element padded with zeros: lit may write up to
+   * three bytes past a literal's end, garbage the next token overwrites (take() hands out only
+   * what was written).
+   */
+  readonly words: Int32Array;
+  readonly length: number;
+
+  constructor(bytes: Uint8Array) {
+    this.length = bytes.length;
+    this.words = new Int32Array(Math.ceil(bytes.length / 4));
+    for (let i = 0; i < bytes.length; i++) this.words[i >> 2]! |= bytes[i]! << ((i & 3) * 8);
+  }
+}
+
+/** A piece of JSON syntax, encoded once at start-up. ASCII only, checked. */
+export function literal(s: string): Literal {
   if (!/^[\x20-\x7e]*$/.test(s)) throw new Error(`JSON literal ${JSON.stringify(s)} is not printable ASCII`);
-  // A plain Uint8Array, like the words' copies, so `lit` reads one kind of array.
-  return new Uint8Array(Buffer.from(s, 'latin1'));
+  return new Literal(Buffer.from(s, 'latin1'));
 }
 
 const NULL = literal('null');
+/** "00" to "99" as 16-bit little-endian words: two digits of a number in one store. */
+const DIGIT_PAIRS = new Uint16Array(100);
+for (let i = 0; i < 100; i++) DIGIT_PAIRS[i] = (0x30 + Math.floor(i / 10)) | ((0x30 + (i % 10)) << 8);
 /** The buffer after take(): empty, so the next write allocates. */
 const NO_BYTES = Buffer.alloc(0);
-
 export class JsonEncoder {
   buf: Buffer;
   pos = 0;
+  /** A view of buf for lit's 32-bit stores; replaced with it. */
+  private view: DataView;
   /** Quoted JSON strings of the words written so far (see word). */
-  private readonly words = new Map<string, Uint8Array>();
+  private readonly words = new Map<string, Literal>();
 
   constructor(private readonly initialSize = 1 << 16) {
     this.buf = Buffer.allocUnsafe(initialSize);
+    this.view = viewOf(this.buf);
   }
 
   /** Starts over (the buffer is kept). */
@@ -57,6 +79,7 @@ export class JsonEncoder {
   take(): Buffer {
     const done = this.buf.subarray(0, this.pos);
     this.buf = NO_BYTES;
+    this.view = viewOf(NO_BYTES);
     this.pos = 0;
     return done;
   }
@@ -73,34 +96,37 @@ export class JsonEncoder {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view = viewOf(next);
   }
 
-  /** Bytes made by `literal`, copied as they are. */
-  lit(bytes: Uint8Array): void {
-    const n = bytes.length;
-    this.room(n);
-    const b = this.buf;
+  /** A literal's bytes, copied as they are. */
+  lit(l: Literal): void {
+    const w = l.words;
+    const n = w.length;
+    this.room(n * 4);
+    const v = this.view;
     const p = this.pos;
-    // A loop beats TypedArray#set for the few bytes of a key.
-    for (let i = 0; i < n; i++) b[p + i] = bytes[i]!;
-    this.pos = p + n;
+    // Whole words, the last one's padding included: a store per four bytes instead of per byte
+    // (TypedArray#set costs more than that for the few bytes of a key).
+    for (let i = 0; i < n; i++) v.setInt32(p + i * 4, w[i]!, true);
+    this.pos = p + l.length;
   }
 
   /**
-   * A JSON string from a small vocabulary (states, kinds, reason and errno names): escaped and
-   * encoded the first time, copied after that. The same string object is looked up by its cached
-   * hash, so a repeated word costs a Map lookup and a copy.
+   * A JSON string from a small vocabulary (states, kinds, reason and errno names, the rules'
+   * advice sentences): escaped and encoded the first time, copied after that. The same string
+   * object is looked up by its cached hash, so a repeated word costs a Map lookup and a copy.
    */
   word(s: string): void {
-    let bytes = this.words.get(s);
-    if (bytes === undefined) {
+    const known = this.words.get(s);
+    if (known === undefined) {
       const start = this.pos;
       this.str(s);
       // A copy: the encoder's buffer is reused and may be replaced when it grows.
-      if (this.words.size < MAX_WORDS) this.words.set(s, new Uint8Array(this.buf.subarray(start, this.pos)));
+      if (this.words.size < MAX_WORDS) this.words.set(s, new Literal(new Uint8Array(this.buf.subarray(start, this.pos))));
       return;
     }
-    this.lit(bytes);
+    this.lit(known);
   }
 
   /** Text written as it is (syntax, or text known to need no escaping), UTF-8 encoded. */
@@ -111,8 +137,11 @@ export class JsonEncoder {
     let p = this.pos;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x80) b[p++] = c;
-      else p = this.multiByte(s, i, c, p, false);
+      if (c < 0x80) {
+        b[p++] = c;
+        continue;
+      }
+      p = this.multiByte(s, i, c, p, false);
       if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && isLowSurrogate(s.charCodeAt(i + 1))) i++;
     }
     this.pos = p;
@@ -124,17 +153,7 @@ export class JsonEncoder {
     // Worst case: every unit a 6-byte \u escape, plus the quotes.
     this.room(n * 6 + 2);
     if (n > LONG_STRING) {
-      // Sentences (a finding's summary and advice): V8's own scanning and UTF-8 encoding beat a
-      // loop in JavaScript once a string is this long. Most need no escape at all: they are
-      // encoded as they are, without the escaped copy JSON.stringify would allocate.
-      if (NEEDS_ESCAPE.test(s)) {
-        this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8');
-        return;
-      }
-      const b = this.buf;
-      b[this.pos++] = 0x22;
-      this.pos += b.write(s, this.pos, 'utf8');
-      b[this.pos++] = 0x22;
+      this.sentence(s);
       return;
     }
     const b = this.buf;
@@ -146,18 +165,42 @@ export class JsonEncoder {
         if (c === 0x22 || c === 0x5c) b[p++] = 0x5c;
         b[p++] = c;
       } else if (c < 0x20) {
-        b[p++] = 0x5c;
-        if (c === 0x08) b[p++] = 0x62; // \b
-        else if (c === 0x09) b[p++] = 0x74; // \t
-        else if (c === 0x0a) b[p++] = 0x6e; // \n
-        else if (c === 0x0c) b[p++] = 0x66; // \f
-        else if (c === 0x0d) b[p++] = 0x72; // \r
-        else p = writeUnicodeEscape(b, p, c);
+        p = writeEscape(b, p, c);
       } else {
         p = this.multiByte(s, i, c, p, true);
         if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && isLowSurrogate(s.charCodeAt(i + 1))) i++;
       }
     }
+    b[p++] = 0x22;
+    this.pos = p;
+  }
+
+  /**
+   * str for a long string (a finding's summary and advice), room made: V8's regular expression
+   * finds what needs escaping and Buffer#write encodes the runs between, both faster than a loop
+   * in JavaScript at this length, and without the escaped copy JSON.stringify would allocate.
+   */
+  private sentence(s: string): void {
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x22;
+    let from = 0;
+    NEEDS_ESCAPE.lastIndex = 0;
+    // A global expression's test() leaves lastIndex after the match and needs no match array.
+    while (NEEDS_ESCAPE.test(s)) {
+      const i = NEEDS_ESCAPE.lastIndex - 1;
+      const c = s.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
+        // A surrogate pair: well-formed, encoded with its run.
+        NEEDS_ESCAPE.lastIndex = i + 2;
+        continue;
+      }
+      if (i > from) p += b.write(s.slice(from, i), p, 'utf8');
+      p = writeEscape(b, p, c);
+      from = i + 1;
+    }
+    if (from === 0) p += b.write(s, p, 'utf8');
+    else if (from < s.length) p += b.write(s.slice(from), p, 'utf8');
     b[p++] = 0x22;
     this.pos = p;
   }
@@ -176,11 +219,12 @@ export class JsonEncoder {
 
   /** A number as JSON.stringify writes it (null for NaN and infinities). */
   num(n: number): void {
-    if (n >= 0 && n < 4294967296) {
-      if (Number.isInteger(n)) {
-        this.uint(n);
-        return;
-      }
+    // A whole number 0 ≤ n < 2³² (or -0, which JSON.stringify spells 0 too): counts, ids, ports.
+    if (n >>> 0 === n) {
+      this.uint(n);
+      return;
+    }
+    if (n > 0 && n < 4294967296) {
       // Times and durations are rounded to the microsecond (records.ts, micro) and confidences
       // have two decimals: spell those without String(n), which is slow for fractions. The test
       // K / 1e6 === n says n is the double nearest to the decimal K·10⁻⁶, and below 2³² two such
@@ -188,7 +232,7 @@ export class JsonEncoder {
       // zeros, is exactly the shortest form String(n) would print.
       const k = Math.round(n * 1e6);
       if (k / 1e6 === n) {
-        const whole = Math.floor(k / 1e6);
+        const whole = Math.floor(n);
         this.uint(whole);
         this.fraction6(k - whole * 1e6);
         return;
@@ -200,17 +244,22 @@ export class JsonEncoder {
 
   /** ".dddddd" for 0 < f < 10⁶ millionths, without trailing zeros. */
   private fraction6(f: number): void {
-    let digits = 6;
-    while (f % 10 === 0) {
-      f /= 10;
-      digits--;
-    }
-    this.room(digits + 1);
+    this.room(7);
     const b = this.buf;
-    b[this.pos] = 0x2e;
-    let p = this.pos + digits;
-    this.pos = p + 1;
-    for (let i = 0; i < digits; i++, f = Math.floor(f / 10)) b[p--] = 0x30 + (f % 10);
+    const p = this.pos;
+    b[p] = 0x2e;
+    // All six digits in small-integer arithmetic (a remainder of doubles is a call to fmod), then
+    // the trailing zeros taken back: f > 0, so a digit other than 0 stops that.
+    const v = this.view;
+    const m = f | 0;
+    const q = (m / 100) | 0;
+    const qq = (q / 100) | 0;
+    v.setUint16(p + 1, DIGIT_PAIRS[qq]!, true);
+    v.setUint16(p + 3, DIGIT_PAIRS[q - qq * 100]!, true);
+    v.setUint16(p + 5, DIGIT_PAIRS[m - q * 100]!, true);
+    let end = p + 7;
+    while (b[end - 1] === 0x30) end--;
+    this.pos = end;
   }
 
   numOrNull(n: number | null): void {
@@ -239,12 +288,17 @@ export class JsonEncoder {
         : n < 10000000 ? (n < 1000000 ? 6 : 7) : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
     let p = this.pos + digits;
     this.pos = p;
+    // Two digits at a time, from the last.
+    const v = this.view;
     let m = n | 0;
-    do {
-      const q = (m / 10) | 0;
-      b[--p] = 0x30 + (m - q * 10);
+    while (m >= 100) {
+      const q = (m / 100) | 0;
+      p -= 2;
+      v.setUint16(p, DIGIT_PAIRS[m - q * 100]!, true);
       m = q;
-    } while (m > 0);
+    }
+    if (m >= 10) v.setUint16(p - 2, DIGIT_PAIRS[m]!, true);
+    else b[p - 1] = 0x30 + m;
   }
 
   /**
@@ -286,6 +340,22 @@ function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }
 
+/**
+ * The escape of a unit JSON.stringify escapes (quote, backslash, control character, lone
+ * surrogate) at b[p]; returns the new position.
+ */
+function writeEscape(b: Buffer, p: number, c: number): number {
+  b[p++] = 0x5c;
+  if (c === 0x22 || c === 0x5c) b[p++] = c;
+  else if (c === 0x08) b[p++] = 0x62; // \b
+  else if (c === 0x09) b[p++] = 0x74; // \t
+  else if (c === 0x0a) b[p++] = 0x6e; // \n
+  else if (c === 0x0c) b[p++] = 0x66; // \f
+  else if (c === 0x0d) b[p++] = 0x72; // \r
+  else p = writeUnicodeEscape(b, p, c);
+  return p;
+}
+
 /** `uXXXX` (lower-case hex, as JSON.stringify writes it) after a backslash already written. */
 function writeUnicodeEscape(b: Buffer, p: number, c: number): number {
   b[p++] = 0x75;
@@ -294,4 +364,8 @@ function writeUnicodeEscape(b: Buffer, p: number, c: number): number {
   b[p++] = HEX.charCodeAt((c >> 4) & 15);
   b[p++] = HEX.charCodeAt(c & 15);
   return p;
+}
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
 }

@@ -43,12 +43,14 @@ const L = {
   missedBytes: literal(',"missed_bytes":'),
   connection: literal('{"type":"connection","version":'),
   id: literal(',"id":'),
+  connectionV1: literal('{"type":"connection","version":1,"id":'),
   origAddr: literal(',"orig":{"addr":"'),
   port: literal('","port":'),
   respAddr: literal('},"resp":{"addr":"'),
   ipVersion: literal('},"ip_version":'),
   tunnelDepth: literal(',"tunnel_depth":'),
   first: literal(',"first":'),
+  untunnelledV4: literal('},"ip_version":4,"tunnel_depth":0,"first":'),
   last: literal(',"last":'),
   duration: literal(',"duration":'),
   connState: literal(',"conn_state":'),
@@ -69,6 +71,7 @@ const L = {
   statsOrig: literal('{"orig":'),
   findings: literal(',"findings":['),
   endRecord: literal(']}'),
+  plainEnd: literal(',"weirds":[],"icmp":null,"stats":null,"findings":[]}'),
 };
 
 function writeCalls(e: JsonEncoder, list: CallOutcome[]): void {
@@ -119,7 +122,8 @@ function writeFinding(e: JsonEncoder, f: Finding): void {
   e.lit(L.summary);
   e.str(f.summary);
   e.lit(L.advice);
-  e.str(f.advice);
+  // Most advice is one of the rules' constant sentences, the same string each time: a word.
+  e.word(f.advice);
   e.lit(L.state);
   e.wordOrNull(f.state);
   e.lit(L.candidates);
@@ -164,9 +168,12 @@ function writeDirectionStats(e: JsonEncoder, d: DirectionStats): void {
 
 /** Appends one connection record, as JSON.stringify would write it, to the encoder. */
 export function writeConnectionJson(e: JsonEncoder, r: ConnectionRecord): void {
-  e.lit(L.connection);
-  e.num(r.version);
-  e.lit(L.id);
+  if (r.version === 1) e.lit(L.connectionV1);
+  else {
+    e.lit(L.connection);
+    e.num(r.version);
+    e.lit(L.id);
+  }
   e.num(r.id);
   e.lit(L.origAddr);
   e.raw(r.orig.addr);
@@ -176,11 +183,14 @@ export function writeConnectionJson(e: JsonEncoder, r: ConnectionRecord): void {
   e.raw(r.resp.addr);
   e.lit(L.port);
   e.num(r.resp.port);
-  e.lit(L.ipVersion);
-  e.num(r.ip_version);
-  e.lit(L.tunnelDepth);
-  e.num(r.tunnel_depth);
-  e.lit(L.first);
+  if (r.ip_version === 4 && r.tunnel_depth === 0) e.lit(L.untunnelledV4);
+  else {
+    e.lit(L.ipVersion);
+    e.num(r.ip_version);
+    e.lit(L.tunnelDepth);
+    e.num(r.tunnel_depth);
+    e.lit(L.first);
+  }
   e.num(r.first);
   e.lit(L.last);
   e.num(r.last);
@@ -214,6 +224,10 @@ export function writeConnectionJson(e: JsonEncoder, r: ConnectionRecord): void {
   e.num(r.packets.last);
   e.lit(L.endReason);
   e.word(r.end_reason);
+  if (r.weirds.length === 0 && r.icmp === null && r.stats === null && r.findings.length === 0) {
+    e.lit(L.plainEnd);
+    return;
+  }
   e.lit(L.weirds);
   if (r.weirds.length === 0) e.lit(L.emptyList);
   else e.raw(JSON.stringify(r.weirds));
