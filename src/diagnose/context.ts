@@ -150,8 +150,6 @@ export interface SideView {
   ev: SideEvidence;
   addr: string;
   port: number;
-  /** "addr|port": how this endpoint is named in DiagnosisMemory's incarnations. */
-  key: string;
   /** endpointHash of this endpoint: its key in DiagnosisMemory's listeners. */
   hash: number;
   /** "the client (10.0.0.1:40000)" or "the originator (…)" when no handshake showed who connected. */
@@ -182,10 +180,32 @@ export function endpointLabel(addr: string, port: number): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+/** "addr|port": how an endpoint is named in DiagnosisMemory's incarnations. */
+export function endpointKey(addr: string, port: number): string {
+  return `${addr}|${port}`;
+}
+
 export function tupleKey(c: Connection): string {
-  const a = `${formatAddress(c.origA0, c.origA1, c.origA2, c.origA3)}|${c.origPort}`;
-  const b = `${formatAddress(c.respA0, c.respA1, c.respA2, c.respA3)}|${c.respPort}`;
+  const a = endpointKey(formatAddress(c.origA0, c.origA1, c.origA2, c.origA3), c.origPort);
+  const b = endpointKey(formatAddress(c.respA0, c.respA1, c.respA2, c.respA3), c.respPort);
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** How the sentences name a side, by what the wire showed of the roles. */
+interface Role {
+  role: string;
+  who: string;
+  Who: string;
+}
+
+const CLIENT: Role = { role: 'client', who: 'the client', Who: 'The client' };
+const SERVER: Role = { role: 'server', who: 'the server', Who: 'The server' };
+const ORIGINATOR: Role = { role: 'originator', who: 'the originator', Who: 'The originator' };
+const RESPONDER: Role = { role: 'responder', who: 'the responder', Who: 'The responder' };
+
+function sideView(side: Side, e: Endpoint, addr: string, port: number, hash: number, role: Role): SideView {
+  const ep = endpointLabel(addr, port);
+  return { side, e, ev: e.ev, addr, port, hash, label: `${role.who} (${ep})`, Label: `${role.Who} (${ep})`, who: role.who, Who: role.Who, role: role.role };
 }
 
 export function buildContext(
@@ -199,19 +219,23 @@ export function buildContext(
 ): DiagnosisContext {
   // A handshake names the roles: the SYN's sender is the client, the SYN-ACK's the server.
   const handshake = c.orig.ev.syns > 0 || c.resp.ev.synAcks > 0;
-  const view = (side: Side): SideView => {
-    const isOrig = side === 'orig';
-    const addr = isOrig ? (origAddr ?? formatAddress(c.origA0, c.origA1, c.origA2, c.origA3)) : (respAddr ?? formatAddress(c.respA0, c.respA1, c.respA2, c.respA3));
-    const port = isOrig ? c.origPort : c.respPort;
-    const role = handshake ? (isOrig ? 'client' : 'server') : isOrig ? 'originator' : 'responder';
-    const e = isOrig ? c.orig : c.resp;
-    const hash = isOrig ? endpointHash(c.origA0, c.origA1, c.origA2, c.origA3, port) : endpointHash(c.respA0, c.respA1, c.respA2, c.respA3, port);
-    const ep = endpointLabel(addr, port);
-    const Who = role === 'client' ? 'The client' : role === 'server' ? 'The server' : role === 'originator' ? 'The originator' : 'The responder';
-    const who = role === 'client' ? 'the client' : role === 'server' ? 'the server' : role === 'originator' ? 'the originator' : 'the responder';
-    return { side, e, ev: e.ev, addr, port, key: `${addr}|${port}`, hash, label: `${who} (${ep})`, Label: `${Who} (${ep})`, who, Who, role };
-  };
-  return { c, connState, endReason, observedUntil, memory, orig: view('orig'), resp: view('resp'), previous: null };
+  const orig = sideView(
+    'orig',
+    c.orig,
+    origAddr ?? formatAddress(c.origA0, c.origA1, c.origA2, c.origA3),
+    c.origPort,
+    endpointHash(c.origA0, c.origA1, c.origA2, c.origA3, c.origPort),
+    handshake ? CLIENT : ORIGINATOR,
+  );
+  const resp = sideView(
+    'resp',
+    c.resp,
+    respAddr ?? formatAddress(c.respA0, c.respA1, c.respA2, c.respA3),
+    c.respPort,
+    endpointHash(c.respA0, c.respA1, c.respA2, c.respA3, c.respPort),
+    handshake ? SERVER : RESPONDER,
+  );
+  return { c, connState, endReason, observedUntil, memory, orig, resp, previous: null };
 }
 
 /** How the previous incarnation of this 4-tuple ended, when this connection took its place (looked up once, on demand). */
@@ -229,9 +253,9 @@ export function epochOf(ctx: DiagnosisContext, ms: number): number {
   return ctx.c.startTime + ms / 1000;
 }
 
-function two(n: number): string {
-  return n < 10 ? `0${n}` : `${n}`;
-}
+/** "00" … "59", the hours, minutes and seconds of a clock time; "000" … "999", its milliseconds: made once, not for every sentence. */
+const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => (n < 10 ? `0${n}` : `${n}`));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => `${n < 10 ? '00' : n < 100 ? '0' : ''}${n}`);
 
 /** "12:01:03.412" (UTC), the way a summary sentence cites a time. */
 export function clock(t: number): string {
@@ -240,8 +264,7 @@ export function clock(t: number): string {
   const h = Math.floor(inDay / 3600000);
   const m = Math.floor(inDay / 60000) % 60;
   const s = Math.floor(inDay / 1000) % 60;
-  const f = inDay % 1000;
-  return `${two(h)}:${two(m)}:${two(s)}.${f < 10 ? '00' : f < 100 ? '0' : ''}${f}`;
+  return `${TWO_DIGITS[h]}:${TWO_DIGITS[m]}:${TWO_DIGITS[s]}.${THREE_DIGITS[inDay % 1000]}`;
 }
 
 export function seconds(s: number): string {
@@ -275,6 +298,7 @@ export interface FindingParts {
   by: Side | 'network';
   reason: string;
   confidence: number;
+  /** In any order, with zeros for frames that do not apply: a list of its own, which makeFinding sorts in place. */
   frames: number[];
   time: number;
   state: string | null;
@@ -294,25 +318,27 @@ function firstErrno(calls: CallOutcome[]): string | null {
 }
 
 /**
- * Distinct positive frame numbers, ascending. Inserted in place: the lists are a few frames
- * long, and Array#sort's scratch space would be garbage for every finding.
+ * A finding's frames as distinct positive frame numbers, ascending: sorted in place, since the
+ * list is the finding's own (FindingParts.frames) and a few frames long — no garbage for each finding.
  */
-function frameList(list: number[]): number[] {
-  const out: number[] = [];
-  for (const f of list) {
+function sortFrames(list: number[]): number[] {
+  let n = 0;
+  for (let k = 0; k < list.length; k++) {
+    const f = list[k]!;
     if (f <= 0) continue;
-    let i = out.length;
-    while (i > 0 && out[i - 1]! > f) i--;
-    if (i > 0 && out[i - 1] === f) continue;
-    out.push(f);
-    for (let j = out.length - 1; j > i; j--) out[j] = out[j - 1]!;
-    out[i] = f;
+    let i = n;
+    while (i > 0 && list[i - 1]! > f) i--;
+    if (i > 0 && list[i - 1] === f) continue;
+    for (let j = n; j > i; j--) list[j] = list[j - 1]!;
+    list[i] = f;
+    n++;
   }
-  return out;
+  list.length = n;
+  return list;
 }
 
 export function makeFinding(p: FindingParts): Finding {
-  const frames = frameList(p.frames);
+  const frames = sortFrames(p.frames);
   const f: Finding = {
     kind: p.kind,
     by: p.by,
@@ -330,9 +356,4 @@ export function makeFinding(p: FindingParts): Finding {
   };
   if (p.continues !== undefined) f.continues = p.continues;
   return f;
-}
-
-/** Calls per side, with one side's list given and the other empty. */
-export function callsFor(side: Side, list: CallOutcome[], other: CallOutcome[] = []): { orig: CallOutcome[]; resp: CallOutcome[] } {
-  return side === 'orig' ? { orig: list, resp: other } : { orig: other, resp: list };
 }

@@ -9,10 +9,11 @@
  * unusual recorded — is recognised from a few counters without building anything.
  */
 import type { Finding } from '../analyze/records.js';
+import { formatAddress } from '../dissect/packet.js';
 import { type ConnState, connState } from '../tcp/conn-state.js';
 import type { Connection } from '../tcp/connection.js';
 import type { EndReason } from '../tcp/tracker.js';
-import { buildContext, type DiagnosisContext, DiagnosisMemory, type FindingParts, makeFinding, tupleKey } from './context.js';
+import { buildContext, type DiagnosisContext, DiagnosisMemory, endpointKey, type FindingParts, makeFinding, type SideView, tupleKey } from './context.js';
 import { challengeAck } from './rules/challenge-ack.js';
 import { attemptKey } from './rules/connect-attempt.js';
 import { connectTimeout } from './rules/connect-timeout.js';
@@ -88,45 +89,63 @@ function obviouslyHealthy(c: Connection): boolean {
   return (o.fins > 0) === (r.fins > 0);
 }
 
-function rstFindings(ctx: DiagnosisContext, out: FindingParts[]): void {
-  for (const sender of [ctx.orig, ctx.resp]) {
-    const rsts = sender.ev.rare?.rsts;
-    if (rsts === undefined) continue;
-    const receiver = sender === ctx.orig ? ctx.resp : ctx.orig;
-    for (let i = 0; i < rsts.length; i++) {
-      const rc = makeCase(ctx, sender, receiver, rsts[i]!, i > 0 ? rsts[i - 1]! : null);
-      for (const { rule } of RST_RULES) {
-        const f = rule(rc);
-        if (f !== null) {
-          out.push(f);
-          break;
-        }
+/** One finding for each RST `sender` sent, from the first RST rule that explains it. */
+function rstFindings(ctx: DiagnosisContext, sender: SideView, receiver: SideView, out: FindingParts[]): void {
+  const rsts = sender.ev.rare?.rsts;
+  if (rsts === undefined) return;
+  for (let i = 0; i < rsts.length; i++) {
+    const rc = makeCase(ctx, sender, receiver, rsts[i]!, i > 0 ? rsts[i - 1]! : null);
+    for (let j = 0; j < RST_RULES.length; j++) {
+      const f = RST_RULES[j]!.rule(rc);
+      if (f !== null) {
+        out.push(f);
+        break;
       }
     }
   }
 }
 
+/**
+ * Merges the findings that say the same thing, in time order (stable: equal times keep the rules'
+ * order). In place: most connections have one finding, a few have two or three.
+ */
 function merge(parts: FindingParts[]): FindingParts[] {
-  const out: FindingParts[] = [];
-  for (const p of parts) {
-    const same = out.find((q) => q.kind === p.kind && q.by === p.by && q.reason === p.reason);
-    if (same === undefined) out.push(p);
-    else same.frames = [...same.frames, ...p.frames];
+  if (parts.length < 2) return parts;
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    let j = 0;
+    while (j < n && !(parts[j]!.kind === p.kind && parts[j]!.by === p.by && parts[j]!.reason === p.reason)) j++;
+    if (j < n) {
+      parts[j]!.frames = parts[j]!.frames.concat(p.frames);
+      continue;
+    }
+    // Insertion sort by time: the list is a few findings long.
+    let k = n++;
+    while (k > 0 && parts[k - 1]!.time > p.time) {
+      parts[k] = parts[k - 1]!;
+      k--;
+    }
+    parts[k] = p;
   }
-  return out.length > 1 ? out.sort((a, b) => a.time - b.time) : out;
+  parts.length = n;
+  return parts;
 }
 
 /**
  * Remembers how a reused 4-tuple's old incarnation ended, for the connection that reused it.
  * (Listeners are noted as their SYN-ACKs go by: analyze.ts.)
  */
-function remember(c: Connection, endReason: EndReason, memory: DiagnosisMemory): void {
-  if (endReason === 'reused') {
-    const ctx = buildContext(c, 'OTH', endReason, c.lastPacketTime, memory);
-    const finBy = [ctx.orig, ctx.resp].filter((s) => s.ev.fins > 0).map((s) => s.key);
-    const rstBy = [ctx.orig, ctx.resp].filter((s) => s.ev.rstCount > 0).map((s) => s.key);
-    memory.notePrevious(tupleKey(c), { finBy, rstBy, endTime: c.lastPacketTime });
-  }
+function remember(c: Connection, memory: DiagnosisMemory): void {
+  const orig = endpointKey(formatAddress(c.origA0, c.origA1, c.origA2, c.origA3), c.origPort);
+  const resp = endpointKey(formatAddress(c.respA0, c.respA1, c.respA2, c.respA3), c.respPort);
+  const finBy: string[] = [];
+  const rstBy: string[] = [];
+  if (c.orig.ev.fins > 0) finBy.push(orig);
+  if (c.resp.ev.fins > 0) finBy.push(resp);
+  if (c.orig.ev.rstCount > 0) rstBy.push(orig);
+  if (c.resp.ev.rstCount > 0) rstBy.push(resp);
+  memory.notePrevious(tupleKey(c), { finBy, rstBy, endTime: c.lastPacketTime });
 }
 
 /**
@@ -141,12 +160,13 @@ export function diagnoseConnection(
   state?: ConnState,
   addrs?: { orig: string; resp: string },
 ): Finding[] {
-  remember(c, endReason, memory);
+  if (endReason === 'reused') remember(c, memory);
   // A healthy-looking record may be the answered end of a connect() Zeek's timer split: slow-connect tells it.
   if (obviouslyHealthy(c) && !(c.orig.ev.syns > 0 && memory.hasAttempt(attemptKey(c, c.orig.ev.synIsn)))) return [];
   const ctx = buildContext(c, state ?? connState(c), endReason, observedUntil, memory, addrs?.orig, addrs?.resp);
   const parts: FindingParts[] = [];
-  rstFindings(ctx, parts);
-  for (const { rule } of CONNECTION_RULES) rule(ctx, parts);
+  rstFindings(ctx, ctx.orig, ctx.resp, parts);
+  rstFindings(ctx, ctx.resp, ctx.orig, parts);
+  for (let i = 0; i < CONNECTION_RULES.length; i++) CONNECTION_RULES[i]!.rule(ctx, parts);
   return merge(parts).map(makeFinding);
 }

@@ -109,8 +109,7 @@ const MAX_SYNS_EVER = 1 + MAX_TCP_SYNCNT + MAX_TCP_SYNCNT;
  * SYN-SENT socket): 7 on the classic schedule, 11 on Linux ≥ 6.5. A linear run longer than the
  * default means the sysctl was raised, and the attempt may go on longer.
  */
-export function maxSynsPerConnect(a: ConnectAttempt): number {
-  const s = synSchedule(a);
+export function maxSynsPerConnect(s: SynSchedule | null): number {
   if (s === null) return 1 + SYN_RETRIES + SYN_LINEAR_TIMEOUTS;
   if (s.linear === 1 && s.doublings > 0) return 1 + SYN_RETRIES;
   // An evenly spaced run grows `linear` with every SYN, so the sysctl it implies would always allow
@@ -125,8 +124,7 @@ export function maxSynsPerConnect(a: ConnectAttempt): number {
  * 1+2+…+32 s, then 64 s: ~127 s. With tcp_syn_linear_timeouts = 4: five 1 s intervals, then
  * 2+…+32 s and 64 s: ~131 s. null when the schedule does not tell which.
  */
-export function timeoutSeconds(a: ConnectAttempt | null): number | null {
-  const s = a === null ? null : synSchedule(a);
+export function timeoutSeconds(s: SynSchedule | null): number | null {
   if (s === null) return null;
   // The initial RTO is 1 s (TCP_TIMEOUT_INIT) unless a BPF program changed it; the SYNs come a
   // little late, and that lateness is not the schedule's.
@@ -136,14 +134,14 @@ export function timeoutSeconds(a: ConnectAttempt | null): number | null {
 }
 
 /** "~127 s", or both schedules' times when the SYNs seen do not tell which. */
-export function timeoutText(a: ConnectAttempt | null): string {
-  const t = timeoutSeconds(a);
+export function timeoutText(s: SynSchedule | null): string {
+  const t = timeoutSeconds(s);
   return t !== null ? `~${t} s` : '~127 s, ~131 s on Linux ≥ 6.5 (net.ipv4.tcp_syn_linear_timeouts = 4)';
 }
 
-/** What connect() returns when its SYNs are never answered, with the time the schedule gives. */
-export function connectTimedOut(a: ConnectAttempt | null): CallOutcome[] {
-  return [{ call: 'connect', errno: 'ETIMEDOUT', note: `after tcp_syn_retries (${timeoutText(a)})` }];
+/** What connect() returns when its SYNs are never answered, after `timeout` (timeoutText). */
+export function connectTimedOut(timeout: string): CallOutcome[] {
+  return [{ call: 'connect', errno: 'ETIMEDOUT', note: `after tcp_syn_retries (${timeout})` }];
 }
 
 /**
@@ -151,8 +149,7 @@ export function connectTimedOut(a: ConnectAttempt | null): CallOutcome[] {
  * said. Evenly spaced SYNs are described, not claimed as a kernel's: only a run that goes on to
  * double is both schedules' signature.
  */
-export function scheduleWords(a: ConnectAttempt): string {
-  const s = synSchedule(a);
+export function scheduleWords(a: ConnectAttempt, s: SynSchedule | null): string {
   if (s === null) return a.backoffs >= 1 ? 'growing intervals' : '';
   if (s.linear === 1) return 'doubling intervals';
   const apart = seconds(s.rto);

@@ -27,7 +27,7 @@
  */
 import { type DiagnosisContext, type FindingParts, clock, endpointLabel, epochOf, seconds } from '../context.js';
 import { u32 } from '../../tcp/seq.js';
-import { connectTimedOut, extendAttempt, maxSynsPerConnect, rememberAttempt, scheduleText, scheduleWords, takeEarlierAttempt, timeoutText } from './connect-attempt.js';
+import { connectTimedOut, extendAttempt, maxSynsPerConnect, rememberAttempt, scheduleText, scheduleWords, synSchedule, takeEarlierAttempt, timeoutText } from './connect-attempt.js';
 import { TCP_ATTEMPT_DELAY } from '../../tcp/timers.js';
 
 export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void {
@@ -39,7 +39,8 @@ export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void
   const attempt = extendAttempt(ctx, takeEarlierAttempt(ctx));
   // Zeek's timer ended this record while connect() was still retrying: a later record may continue
   // it. A lone SYN is more often a scan than a connect(): remembering each would fill the memory.
-  const cut = timedOut && attempt.syns >= 2 && attempt.syns < maxSynsPerConnect(attempt);
+  const schedule = synSchedule(attempt);
+  const cut = timedOut && attempt.syns >= 2 && attempt.syns < maxSynsPerConnect(schedule);
   if (cut) rememberAttempt(ctx, attempt);
   const first = attempt.pieces[0]!.firstTime;
   const last = epochOf(ctx, o.synLastMs);
@@ -51,9 +52,9 @@ export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void
   else if (watched >= 3) confidence = 0.6;
   else if (watched >= 1) confidence = 0.4;
   else return; // one SYN and the capture ends right after it: nothing to conclude
-  const words = scheduleWords(attempt);
+  const words = scheduleWords(attempt, schedule);
   const backoff = words !== '' ? ` (${words})` : '';
-  const schedule = series
+  const syns = series
     ? `${attempt.syns} SYNs with the same initial sequence number over ${seconds(last - first)}${backoff}`
     : o.syns > 1
       ? `${o.syns} SYNs over ${seconds(last - first)}${backoff}`
@@ -64,10 +65,12 @@ export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void
     : '';
   // The server's endpoint answered other SYNs (a listener): reachable, so the accept queue first.
   const listener = ctx.memory.isListener(ctx.resp.hash);
-  const listenerDrops =
-    `${endpointLabel(ctx.resp.addr, ctx.resp.port)} answered other SYNs in this capture: it listens and is reachable, so its accept queue was most likely full — ` +
-    `a listener whose application does not accept() fast enough (or whose listen() backlog is too small) drops new SYNs without a trace on the wire (tcp_conn_request: TcpExtListenOverflows, TcpExtListenDrops). ` +
-    `Otherwise a firewall rate limit dropped these SYNs`;
+  const dropped = listener
+    ? `${endpointLabel(ctx.resp.addr, ctx.resp.port)} answered other SYNs in this capture: it listens and is reachable, so its accept queue was most likely full — ` +
+      `a listener whose application does not accept() fast enough (or whose listen() backlog is too small) drops new SYNs without a trace on the wire (tcp_conn_request: TcpExtListenOverflows, TcpExtListenDrops). ` +
+      `Otherwise a firewall rate limit dropped these SYNs`
+    : 'Dropped on the way (firewall DROP, host down, no route)';
+  const timeout = timeoutText(schedule);
   const sequel = cut
     ? ` Zeek's attempt timer closed this record; SYNs the client sent later (same ISN, ${u32(o.synIsn)}) continue it in a new record on this 4-tuple.`
     : '';
@@ -80,10 +83,10 @@ export function connectTimeout(ctx: DiagnosisContext, out: FindingParts[]): void
     time: epochOf(ctx, o.synFirstMs),
     state: 'TCP_SYN_SENT',
     candidates: [],
-    calls: { orig: connectTimedOut(attempt), resp: [] },
+    calls: { orig: connectTimedOut(timeout), resp: [] },
     summary:
-      `${ctx.orig.Label} got no answer from ${ctx.resp.label} ${since}: ${schedule}, no SYN-ACK, RST or ICMP${watched >= 0.001 ? ` (${seconds(watched)} watched after the last)` : ''}.${split} ` +
-      `${listener ? listenerDrops : 'Dropped on the way (firewall DROP, host down, no route)'}; connect() fails with ETIMEDOUT "Connection timed out" after ${timeoutText(attempt)}.${sequel}`,
+      `${ctx.orig.Label} got no answer from ${ctx.resp.label} ${since}: ${syns}, no SYN-ACK, RST or ICMP${watched >= 0.001 ? ` (${seconds(watched)} watched after the last)` : ''}.${split} ` +
+      `${dropped}; connect() fails with ETIMEDOUT "Connection timed out" after ${timeout}.${sequel}`,
     advice: listener
       ? `On ${ctx.resp.addr}: nstat -az TcpExtListenOverflows TcpExtListenDrops — growing counters mean the accept queue was full (ss -ltn 'sport = :${ctx.resp.port}': Recv-Q above Send-Q, the backlog): accept() faster, a bigger listen() backlog and net.core.somaxconn. ` +
         `ListenDrops growing alone, with TcpExtTCPReqQFullDrop: the SYN queue (net.ipv4.tcp_max_syn_backlog, syncookies off). Neither: a rate limit in the firewall (nft list ruleset, iptables -L -v: limit, hashlimit, connlimit).`

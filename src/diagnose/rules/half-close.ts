@@ -4,7 +4,22 @@
  * stream (recv() returned 0) and never called close() — the seed's file-descriptor leak. The
  * closer waits in FIN_WAIT2 (an orphaned one times out after tcp_fin_timeout, 60 s, silently).
  */
-import { type DiagnosisContext, type FindingParts, type SideView, clock, epochOf, peerOf, seconds } from '../context.js';
+import type { CallOutcome } from '../../analyze/records.js';
+import { type DiagnosisContext, type FindingParts, type Side, type SideView, clock, epochOf, peerOf, seconds } from '../context.js';
+
+/** The closer's calls; the silent side's, and theirs when a new connection's RST is about to kill the stale socket. */
+const CLOSER_WAITS: CallOutcome[] = [{ call: 'recv', errno: null, note: 'waits' }];
+const END_OF_STREAM: CallOutcome[] = [{ call: 'recv', errno: null, note: '0: end of stream' }];
+const END_OF_STREAM_THEN_RESET: CallOutcome[] = [
+  { call: 'recv', errno: null, note: '0: end of stream' },
+  { call: 'send', errno: 'EPIPE', note: 'once the new connection\'s RST kills it' },
+];
+
+/** The calls, by the silent side, when the record ended otherwise and when its 4-tuple was reused (shared: findings only read them). */
+const STALL_CALLS: Record<Side, { ended: FindingParts['calls']; reused: FindingParts['calls'] }> = {
+  orig: { ended: { orig: END_OF_STREAM, resp: CLOSER_WAITS }, reused: { orig: END_OF_STREAM_THEN_RESET, resp: CLOSER_WAITS } },
+  resp: { ended: { orig: CLOSER_WAITS, resp: END_OF_STREAM }, reused: { orig: CLOSER_WAITS, resp: END_OF_STREAM_THEN_RESET } },
+};
 
 function one(ctx: DiagnosisContext, closer: SideView, out: FindingParts[]): void {
   const cv = closer.ev;
@@ -24,9 +39,6 @@ function one(ctx: DiagnosisContext, closer: SideView, out: FindingParts[]): void
   // Ended because a new SYN reused the 4-tuple: the stale CLOSE_WAIT socket is about to be reset by
   // the port-reuse collision, and its application's next send() fails with EPIPE.
   const reused = ctx.endReason === 'reused';
-  const silentCalls = reused
-    ? [{ call: 'recv', errno: null, note: '0: end of stream' }, { call: 'send', errno: 'EPIPE', note: 'once the new connection\'s RST kills it' }]
-    : [{ call: 'recv', errno: null, note: '0: end of stream' }];
   out.push({
     kind: 'half-close-stall',
     by: other.side,
@@ -36,10 +48,7 @@ function one(ctx: DiagnosisContext, closer: SideView, out: FindingParts[]): void
     time: finAt,
     state: 'TCP_CLOSE_WAIT',
     candidates: [],
-    calls:
-      other.side === 'orig'
-        ? { orig: silentCalls, resp: [{ call: 'recv', errno: null, note: 'waits' }] }
-        : { orig: [{ call: 'recv', errno: null, note: 'waits' }], resp: silentCalls },
+    calls: reused ? STALL_CALLS[other.side].reused : STALL_CALLS[other.side].ended,
     summary:
       `${closer.Label} closed (FIN, frame ${cv.finFrame} at ${clock(finAt)}); ${other.label} acknowledged it (frame ${cv.finAckedFrame})${sentAfter ? ', sent more data' : ''} ` +
       `but never closed: silent for ${seconds(quiet)}. It sits in CLOSE_WAIT: its application got end of stream and never called close() (an fd leak if it repeats).` +

@@ -10,7 +10,7 @@
  *   enough, or its listen() backlog is too small.
  */
 import { type DiagnosisContext, type FindingParts, clock, epochOf } from '../context.js';
-import { connectTimedOut } from './connect-attempt.js';
+import { connectTimedOut, timeoutText } from './connect-attempt.js';
 
 export function handshake(ctx: DiagnosisContext, out: FindingParts[]): void {
   const o = ctx.orig.ev;
@@ -70,7 +70,7 @@ export function handshake(ctx: DiagnosisContext, out: FindingParts[]): void {
     time: epochOf(ctx, 0),
     state: 'TCP_SYN_RECV',
     candidates: [],
-    calls: clientRetried ? { orig: connectTimedOut(null), resp: [] } : { orig: [], resp: [] },
+    calls: clientRetried ? { orig: connectTimedOut(timeoutText(null)), resp: [] } : { orig: [], resp: [] },
     summary: clientRetried
       ? `${ctx.resp.Label} sent SYN-ACKs (frame ${r.synAckFirstFrame}${r.synAcks > 1 ? `, ${r.synAcks}×` : ''}) but ${ctx.orig.label} kept sending SYNs (to frame ${o.synLastFrame}): ` +
         `the SYN-ACKs never reached it (lost on the way back); its connect() ends in ETIMEDOUT.`

@@ -60,8 +60,7 @@ export function loss(ctx: DiagnosisContext, out: FindingParts[]): void {
   const r = ctx.resp.ev.rare;
   const rex = (o?.rexmits ?? 0) + (r?.rexmits ?? 0);
   if (rex > 0) {
-    const senders = [ctx.orig, ctx.resp].filter((s) => (s.ev.rare?.rexmits ?? 0) > 0);
-    const paced = senders.every((s) => networkPaced(ctx, s));
+    const paced = ((o?.rexmits ?? 0) === 0 || networkPaced(ctx, ctx.orig)) && ((r?.rexmits ?? 0) === 0 || networkPaced(ctx, ctx.resp));
     const frames = [o?.rexmitFirstFrame ?? 0, r?.rexmitFirstFrame ?? 0];
     out.push({
       kind: 'retransmissions',
@@ -82,6 +81,7 @@ export function loss(ctx: DiagnosisContext, out: FindingParts[]): void {
   }
   // Bytes that only the snaplen kept from the capture were delivered and seen (their headers):
   // no capture loss to report (the summary counts the frames the snaplen cut).
+  if (ctx.orig.e.missedBytes === 0 && ctx.resp.e.missedBytes === 0) return;
   const lost = [ctx.orig, ctx.resp].filter((s) => s.e.missedBytes > 0 && !missedOnlyCut(ctx, s));
   if (lost.length > 0) {
     const what = lost.map((s) => `${bytesText(s.e.missedBytes)} of ${s.who}'s data`).join(' and ');

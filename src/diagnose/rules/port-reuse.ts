@@ -11,7 +11,7 @@
  * server leaking CLOSE_WAIT sockets meets a client whose ephemeral ports wrapped around.
  */
 import { TH_ACK, TH_SYN } from '../../dissect/packet.js';
-import { previousIncarnation } from '../context.js';
+import { endpointKey, previousIncarnation } from '../context.js';
 import { at, isReply, rstFrames, type RstRule } from './rst-common.js';
 
 export const portReuse: RstRule = (rc) => {
@@ -28,7 +28,7 @@ export const portReuse: RstRule = (rc) => {
       by: client.side,
       reason: 'TCP_INVALID_ACK_SEQUENCE',
       confidence: 0.85,
-      frames: rstFrames(rc, [synFrame]),
+      frames: rstFrames(rc, synFrame),
       time: r.ts,
       state: 'TCP_SYN_SENT',
       candidates: ['TCP_INVALID_ACK_SEQUENCE'],
@@ -43,8 +43,10 @@ export const portReuse: RstRule = (rc) => {
   let serverErrno: string | null = null;
   let oldState = 'still open';
   if (prev !== undefined) {
-    const clientClosed = prev.finBy.includes(client.key) || prev.rstBy.includes(client.key);
-    const serverClosed = prev.finBy.includes(server.key) || prev.rstBy.includes(server.key);
+    const clientKey = endpointKey(client.addr, client.port);
+    const serverKey = endpointKey(server.addr, server.port);
+    const clientClosed = prev.finBy.includes(clientKey) || prev.rstBy.includes(clientKey);
+    const serverClosed = prev.finBy.includes(serverKey) || prev.rstBy.includes(serverKey);
     if (clientClosed && !serverClosed) {
       serverErrno = 'EPIPE';
       oldState = 'in CLOSE_WAIT';
@@ -69,7 +71,7 @@ export const portReuse: RstRule = (rc) => {
     by: client.side,
     reason: 'TCP_INVALID_ACK_SEQUENCE',
     confidence: client.ev.fins > 0 || client.ev.dataSegs > 0 ? 0.6 : 0.9,
-    frames: rstFrames(rc, [synFrame]),
+    frames: rstFrames(rc, synFrame),
     time: r.ts,
     state: 'TCP_SYN_SENT',
     candidates: ['TCP_INVALID_ACK_SEQUENCE'],

@@ -4,8 +4,14 @@
  * The client's connect() fails with ECONNREFUSED.
  */
 import { TH_ACK, TH_SYN } from '../../dissect/packet.js';
-import { endpointLabel } from '../context.js';
+import { endpointLabel, type FindingParts, type Side } from '../context.js';
 import { at, isReply, rstFrames, type RstRule } from './rst-common.js';
+
+/** The calls, by the refused side (shared: findings only read them). */
+const REFUSED_CALLS: Record<Side, FindingParts['calls']> = {
+  orig: { orig: [{ call: 'connect', errno: 'ECONNREFUSED' }], resp: [] },
+  resp: { orig: [], resp: [{ call: 'connect', errno: 'ECONNREFUSED' }] },
+};
 
 export const refused: RstRule = (rc) => {
   const r = rc.rec;
@@ -20,11 +26,11 @@ export const refused: RstRule = (rc) => {
     by: rc.sender.side,
     reason: 'NO_SOCKET',
     confidence: 0.95,
-    frames: rstFrames(rc, [rc.receiver.ev.synFirstFrame]),
+    frames: rstFrames(rc, rc.receiver.ev.synFirstFrame),
     time: r.ts,
     state: null,
     candidates: ['NO_SOCKET'],
-    calls: rc.receiver.side === 'orig' ? { orig: [{ call: 'connect', errno: 'ECONNREFUSED' }], resp: [] } : { orig: [], resp: [{ call: 'connect', errno: 'ECONNREFUSED' }] },
+    calls: REFUSED_CALLS[rc.receiver.side],
     summary:
       `${rc.sender.Label} refused ${rc.receiver.label}: RST (${at(r)}) to its SYN${retried}, nothing listens on port ${rc.sender.port} (NO_SOCKET; a firewall's "reject with tcp reset" looks the same). ` +
       `connect() fails with ECONNREFUSED "Connection refused".`,

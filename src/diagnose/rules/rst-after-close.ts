@@ -39,7 +39,7 @@ export const resetAfterClose: RstRule = (rc) => {
     by: rc.sender.side,
     reason,
     confidence: finAckedBefore ? 0.5 : 0.8,
-    frames: rstFrames(rc, [s.finFrame, finAckedBefore ? s.finAckedFrame : 0]),
+    frames: rstFrames(rc, s.finFrame, finAckedBefore ? s.finAckedFrame : 0),
     time: r.ts,
     state: rc.senderState,
     candidates: finAckedBefore ? ['TCP_TIMEWAIT_SOCKET', 'TCP_ABORT_ON_DATA'] : ['TCP_ABORT_ON_DATA'],

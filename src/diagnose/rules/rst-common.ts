@@ -101,10 +101,13 @@ export function makeCase(ctx: DiagnosisContext, sender: SideView, receiver: Side
   return { ctx, sender, receiver, rec, earlier, senderState: stateBefore(ctx, sender, rec.frame), receiverState: stateBefore(ctx, receiver, rec.frame) };
 }
 
-/** Frames that show an RST case: the segment it answers (if it is a reply), the RST, the peer's reaction. */
-export function rstFrames(rc: RstCase, extra: number[] = []): number[] {
+/**
+ * Frames that show an RST case: up to two of the rule's own (0: none), the segment it answers (if
+ * it is a reply), the RST.
+ */
+export function rstFrames(rc: RstCase, first = 0, second = 0): number[] {
   const r = rc.rec;
-  return [...extra, isReply(r) ? r.answerFrame : 0, r.frame];
+  return [first, second, isReply(r) ? r.answerFrame : 0, r.frame];
 }
 
 /** The sender's port is a listener: it answered a SYN with a SYN-ACK (here or in another connection). */

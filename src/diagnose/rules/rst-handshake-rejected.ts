@@ -20,7 +20,7 @@ export const handshakeRejected: RstRule = (rc) => {
     by: rc.sender.side,
     reason: retried ? 'UNKNOWN' : 'INVALID_SYN',
     confidence: retried ? 0.5 : 0.75,
-    frames: rstFrames(rc, [s.synAckFirstFrame]),
+    frames: rstFrames(rc, s.synAckFirstFrame),
     time: r.ts,
     state: 'TCP_SYN_RECV',
     candidates: retried ? ['INVALID_SYN', 'TCP_FLAGS'] : ['INVALID_SYN', 'TCP_FLAGS'],

@@ -14,7 +14,7 @@ export const invalidSyn: RstRule = (rc) => {
     by: rc.sender.side,
     reason: 'INVALID_SYN',
     confidence: 0.65,
-    frames: rstFrames(rc, [rc.receiver.ev.synFirstFrame, rc.sender.ev.synAckFirstFrame]),
+    frames: rstFrames(rc, rc.receiver.ev.synFirstFrame, rc.sender.ev.synAckFirstFrame),
     time: r.ts,
     state: 'TCP_SYN_RECV',
     candidates: ['INVALID_SYN', 'NO_SOCKET'],

@@ -17,7 +17,7 @@ export const keepaliveReset: RstRule = (rc) => {
     by: rc.sender.side,
     reason: 'TCP_KEEPALIVE_TIMEOUT',
     confidence: n >= 3 ? 0.9 : 0.75,
-    frames: rstFrames(rc, [ka.kaFirstFrame, ka.kaLastFrame]),
+    frames: rstFrames(rc, ka.kaFirstFrame, ka.kaLastFrame),
     time: r.ts,
     state: rc.senderState,
     candidates: ['TCP_KEEPALIVE_TIMEOUT'],

@@ -37,7 +37,7 @@ export const middleboxReset: RstRule = (rc) => {
     by: 'network',
     reason: 'UNKNOWN',
     confidence: n >= 2 ? 0.9 : keptTalking || netfilter ? 0.8 : 0.7,
-    frames: rstFrames(rc, [r.senderLaterFrame]),
+    frames: rstFrames(rc, r.senderLaterFrame),
     time: r.ts,
     state: null,
     candidates: [],

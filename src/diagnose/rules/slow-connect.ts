@@ -16,20 +16,22 @@
  * records (rules/connect-attempt.ts); the answered one tells the whole connect().
  */
 import { type DiagnosisContext, type FindingParts, clock, epochOf, seconds } from '../context.js';
-import { extendAttempt, scheduleText, scheduleWords, takeEarlierAttempt } from './connect-attempt.js';
+import { extendAttempt, scheduleText, scheduleWords, synSchedule, takeEarlierAttempt } from './connect-attempt.js';
 
 export function slowConnect(ctx: DiagnosisContext, out: FindingParts[]): void {
   const o = ctx.orig.ev;
   const r = ctx.resp.ev;
   if (o.syns === 0 || r.synAcks === 0 || o.synLastFrame > r.synAckFirstFrame || o.firstAckFrame < r.synAckFirstFrame) return;
-  const attempt = extendAttempt(ctx, takeEarlierAttempt(ctx));
-  if (attempt.syns < 2) return;
+  // Taken even when it tells nothing: an answered attempt ends the story.
+  const earlier = takeEarlierAttempt(ctx);
+  if (earlier === undefined && o.syns < 2) return;
+  const attempt = extendAttempt(ctx, earlier);
   const first = attempt.pieces[0]!.firstTime;
   const took = epochOf(ctx, r.synAckFirstMs) - first;
   const lost = attempt.syns - 1;
   const series = attempt.pieces.length > 1;
   const split = series ? ` Zeek's attempt timer split this connect() into ${attempt.pieces.length} records: ${scheduleText(attempt, ctx.c.id)}.` : '';
-  const words = scheduleWords(attempt);
+  const words = scheduleWords(attempt, synSchedule(attempt));
   const backoff = words === '' ? '' : words.endsWith(' intervals') ? `, at ${words},` : `, ${words},`;
   const parts: FindingParts = {
     kind: 'slow-connect',

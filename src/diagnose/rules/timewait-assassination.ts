@@ -18,7 +18,7 @@ export const timewaitAssassination: RstRule = (rc) => {
     by: rc.sender.side,
     reason,
     confidence: reply ? 0.6 : 0.4,
-    frames: rstFrames(rc, [rc.receiver.ev.finFrame, rc.sender.ev.finFrame]),
+    frames: rstFrames(rc, rc.receiver.ev.finFrame, rc.sender.ev.finFrame),
     time: r.ts,
     state: rc.senderState,
     candidates: reply ? (maybeListener ? ['NO_SOCKET', 'TCP_FLAGS'] : ['NO_SOCKET']) : isActive(r) ? ['TCP_STATE'] : [],

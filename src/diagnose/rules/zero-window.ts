@@ -16,7 +16,8 @@
  * are known to ±1 ms: a sub-millisecond episode reads 0 or 1 ms and is printed as such
  * ("under 1 ms", "about 1 ms"), never as "0 µs".
  */
-import { type DiagnosisContext, type FindingParts, type SideView, epochOf, msText, peerOf } from '../context.js';
+import type { CallOutcome } from '../../analyze/records.js';
+import { type DiagnosisContext, type FindingParts, type Side, type SideView, epochOf, msText, peerOf } from '../context.js';
 
 /** TCP_RTO_MIN: the earliest a Linux sender's probe timer fires into a shut window (ms). */
 export const ZERO_WINDOW_STALL_MS = 200;
@@ -56,6 +57,13 @@ export function zeroWindowEpisodes(ctx: DiagnosisContext, s: SideView): ZeroWind
   };
 }
 
+const SEND_WAITS: CallOutcome[] = [{ call: 'send', errno: 'EAGAIN', note: 'non-blocking; blocking send() waits' }];
+/** The calls, by the side that advertised the zero window: its peer's sends wait (shared: findings only read them). */
+const ZERO_WINDOW_CALLS: Record<Side, FindingParts['calls']> = {
+  orig: { orig: [], resp: SEND_WAITS },
+  resp: { orig: SEND_WAITS, resp: [] },
+};
+
 function one(ctx: DiagnosisContext, s: SideView, out: FindingParts[]): void {
   const zw = zeroWindowEpisodes(ctx, s);
   if (zw === null || zw.momentary) return;
@@ -64,7 +72,6 @@ function one(ctx: DiagnosisContext, s: SideView, out: FindingParts[]): void {
   const { probes } = zw;
   // One long episode, or probes: the reader stopped. Only many short ones adding up: it set the pace.
   const stalled = probes > 0 || zw.longestMs >= ZERO_WINDOW_STALL_MS || zw.openAtEnd;
-  const sendCall = { call: 'send', errno: 'EAGAIN', note: 'non-blocking; blocking send() waits' };
   const what = stalled
     ? `its application stopped reading — a slow reader, not a slow network.`
     : `each time for less than ${ZERO_WINDOW_STALL_MS} ms, but often enough to add up: its application read more slowly than ${peer.who} sent — the reader set the pace, not the network.`;
@@ -77,7 +84,7 @@ function one(ctx: DiagnosisContext, s: SideView, out: FindingParts[]): void {
     time: epochOf(ctx, r.zwFirstMs),
     state: null,
     candidates: [],
-    calls: s.side === 'orig' ? { orig: [], resp: [sendCall] } : { orig: [sendCall], resp: [] },
+    calls: ZERO_WINDOW_CALLS[s.side],
     summary:
       `${s.Label} advertised a zero window from frame ${r.zwFirstFrame} (${zw.episodes}×, ${msText(zw.totalMs)} in all, longest ${msText(zw.longestMs)}${zw.openAtEnd ? ', still shut at the end' : ''}): ` +
       `${what} ${peer.Who} had to wait${probes > 0 ? ` (${probes} zero-window probe${probes === 1 ? '' : 's'})` : ''}.`,
