@@ -1,7 +1,8 @@
 /**
  * Real traffic, independent of the lab's socket programs: Node's own sockets (the demo's traffic,
  * src/lab/demo-traffic.ts) make a clean exchange, a connect to a closed port, a server that closes
- * with the request unread, and a client that aborts with SO_LINGER {1,0} (resetAndDestroy), on
+ * with the request unread, a client that aborts with SO_LINGER {1,0} (resetAndDestroy), and a
+ * server that answers a client's half-close with its own close and no answer, on
  * loopback in a private network namespace; tcpdump records `-i lo` and `-i any`. The findings of
  * each capture must name the sender, the kernel reason and the errno each program really printed.
  */
@@ -16,7 +17,7 @@ import { NetNamespace } from '../src/lab/netns.js';
 import { LiveCapture } from './helpers/capture.js';
 
 /**
- * The traffic, run with `node -e` inside the namespace: four classic endings on 127.0.0.1, one
+ * The traffic, run with `node -e` inside the namespace: five classic endings on 127.0.0.1, one
  * after the other; each program prints the errno Node reported to it.
  */
 const TRAFFIC = `
@@ -46,6 +47,11 @@ async function dial(port) { const c = net.connect(port, H); await once(c, 'conne
   srv = await listen(8082, (s) => { s.resume(); s.once('error', (e) => { seen = e.code; }); });
   c = await dial(8082); c.write('hello'); await sleep(50); c.resetAndDestroy(); await sleep(50);
   console.log('server read after the client aborted → ' + seen); srv.close();
+  // The client half-closes after its request; the server reads it to the end and closes without
+  // an answer (Node ends a socket whose peer ended, unless allowHalfOpen).
+  srv = await listen(8083, (s) => s.resume());
+  c = await dial(8083); c.end('PING\\r\\n'); let got = 0; c.on('data', (d) => (got += d.length)); await once(c, 'end');
+  console.log('client read after its half-close → ' + got + ' bytes, then end of stream'); c.destroy(); srv.close();
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 const FENCE_PORT = 20199;
@@ -96,6 +102,7 @@ describe('diagnosis of real loopback traffic (Node sockets, tcpdump -i lo and -i
     assert.match(programOutput, /connect to 127\.0\.0\.1:9 → ECONNREFUSED/);
     assert.match(programOutput, /client read after the server closed unread data → ECONNRESET/);
     assert.match(programOutput, /server read after the client aborted → ECONNRESET/);
+    assert.match(programOutput, /client read after its half-close → 0 bytes, then end of stream/);
   });
 
   for (const iface of ['lo', 'any'] as const) {
@@ -124,6 +131,16 @@ describe('diagnosis of real loopback traffic (Node sockets, tcpdump -i lo and -i
         assert.equal(f.length, 1, JSON.stringify(r.findings));
         assert.equal(f[0]!.reason, 'TCP_STATE');
         assert.equal(f[0]!.errno.resp, 'ECONNRESET');
+      });
+
+      it('a half-close answered by a close: the server left the request unanswered, the client read end of stream', () => {
+        const r = byPort(captures[iface], 8083);
+        const f = r.findings.find((x) => x.kind === 'unanswered-request');
+        assert.ok(f, JSON.stringify(r.findings));
+        assert.equal(f.by, 'resp');
+        assert.match(f.summary, /sent 6 bytes \(frame \d+ at [\d:.]+\) \(then half-closed with its FIN, frame \d+, and waited for the answer\)/);
+        assert.match(f.summary, /and closed the connection [\d.]+ (µs|ms|s) later without a byte of answer \(FIN, frame \d+\)/);
+        assert.deepEqual(f.calls!.orig, [{ call: 'recv', errno: null, note: '0: end of stream, no answer' }]);
       });
 
       it('the clean exchange has no findings', () => {

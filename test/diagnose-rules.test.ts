@@ -1067,6 +1067,16 @@ describe('unanswered requests: acknowledged by the server kernel, never answered
     assert.deepEqual(f.calls!.orig, [{ call: 'recv', errno: null, note: '0: end of stream, no answer' }]);
   });
 
+  it('a half-close, then the server closed without a byte of answer', async () => {
+    // The client's FIN 10 ms after its request (frame 6); the server's FIN 200 ms later (frame 8).
+    const recs = await analyzeConv(request(9112).c('FA', { dt: 0.01 }).s('A').s('FA', { dt: 0.2 }).c('A'));
+    const f = kind(recs)!;
+    assert.match(f.summary, /\(then half-closed with its FIN, frame 6, and waited for the answer\)/);
+    assert.match(f.summary, /and closed the connection 21\d ms later without a byte of answer \(FIN, frame 8\)\. Its application read the request and closed/);
+    assert.deepEqual(f.frames, [4, 8]);
+    assert.deepEqual(f.calls!.orig, [{ call: 'recv', errno: null, note: '0: end of stream, no answer' }]);
+  });
+
   it('no finding: an answer, a short wait, a half-close answered, a request the server never acknowledged', async () => {
     const none = async (cv: Conv, why: string): Promise<void> => assert.equal(kind(await analyzeConv(cv)), undefined, why);
     await none(request(9105).s('PA', { len: 900, dt: 2 }).c('A', { dt: 3 }), 'answered after 2 s');
