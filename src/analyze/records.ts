@@ -17,10 +17,10 @@ export interface EndpointAddress {
 
 /** One socket call of an application and what it returns after the event (errno null: it succeeds, or returns 0 at end of stream). */
 export interface CallOutcome {
-  call: string;
-  errno: string | null;
+  readonly call: string;
+  readonly errno: string | null;
   /** When the outcome holds ("after the first call reported the error", ...). */
-  note?: string;
+  readonly note?: string;
 }
 
 /**
@@ -47,8 +47,8 @@ export interface Finding {
   state?: string | null;
   /** Reasons the wire cannot rule out (the chosen one first); for UNKNOWN, the possibilities. */
   candidates?: string[];
-  /** Per side: the calls that report it, in order. */
-  calls?: { orig: CallOutcome[]; resp: CallOutcome[] };
+  /** Per side: the calls that report it, in order (read-only: lists are shared between findings). */
+  calls?: { orig: readonly CallOutcome[]; resp: readonly CallOutcome[] };
   /** Epoch seconds of the first frame of evidence. */
   time?: number;
   /** Text an RST carried as payload (RFC 1122 §4.2.2.12 reset cause), escaped; null when none. */

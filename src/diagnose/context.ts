@@ -259,6 +259,7 @@ const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => `${n < 10 ? '00' : n
 
 /** "12:01:03.412" (UTC), the way a summary sentence cites a time. */
 export function clock(t: number): string {
+  if (!Number.isFinite(t)) return String(t);
   const ms = Math.round(t * 1000);
   const inDay = ((ms % 86400000) + 86400000) % 86400000;
   const h = Math.floor(inDay / 3600000);
@@ -303,7 +304,7 @@ export interface FindingParts {
   time: number;
   state: string | null;
   candidates: string[];
-  calls: { orig: CallOutcome[]; resp: CallOutcome[] };
+  calls: { orig: readonly CallOutcome[]; resp: readonly CallOutcome[] };
   summary: string;
   advice: string;
   rstText: string | null;
@@ -312,7 +313,7 @@ export interface FindingParts {
 }
 
 /** The first call of each side that reports an error is that side's errno. */
-function firstErrno(calls: CallOutcome[]): string | null {
+function firstErrno(calls: readonly CallOutcome[]): string | null {
   for (const c of calls) if (c.errno !== null) return c.errno;
   return null;
 }

@@ -16,20 +16,28 @@
  */
 import type { CallOutcome } from '../analyze/records.js';
 
-const IN_SYN_SENT: CallOutcome[] = [{ call: 'connect', errno: 'ECONNREFUSED' }];
-const IN_CLOSE_WAIT: CallOutcome[] = [
+/**
+ * A list of calls that many findings share: frozen, list and entries, so that no consumer of one
+ * finding (the library hands findings out) can change what another one says.
+ */
+export function sharedCalls(...calls: CallOutcome[]): readonly CallOutcome[] {
+  return Object.freeze(calls.map((c) => Object.freeze(c)));
+}
+
+const IN_SYN_SENT = sharedCalls({ call: 'connect', errno: 'ECONNREFUSED' });
+const IN_CLOSE_WAIT = sharedCalls(
   { call: 'send', errno: 'EPIPE', note: 'SIGPIPE unless MSG_NOSIGNAL' },
   { call: 'recv', errno: null, note: '0: end of stream' },
-];
-const IN_ESTABLISHED: CallOutcome[] = [
+);
+const IN_ESTABLISHED = sharedCalls(
   { call: 'recv', errno: 'ECONNRESET', note: 'or send(): the first call after the RST' },
   { call: 'send', errno: 'EPIPE', note: 'after ECONNRESET; SIGPIPE' },
-];
-const IN_FIN_WAIT: CallOutcome[] = [{ call: 'recv', errno: 'ECONNRESET', note: 'only if not yet close()d' }];
-const NOBODY: CallOutcome[] = [];
+);
+const IN_FIN_WAIT = sharedCalls({ call: 'recv', errno: 'ECONNRESET', note: 'only if not yet close()d' });
+export const NOBODY = sharedCalls();
 
-/** The calls of the RST receiver's application, by its state (shared, read-only lists). */
-export function afterResetReceived(state: string | null): CallOutcome[] {
+/** The calls of the RST receiver's application, by its state (shared, frozen lists). */
+export function afterResetReceived(state: string | null): readonly CallOutcome[] {
   switch (state) {
     case 'TCP_SYN_SENT':
       return IN_SYN_SENT;

@@ -52,16 +52,22 @@ for (let i = 0; i < 100; i++) DIGIT_PAIRS[i] = (0x30 + Math.floor(i / 10)) | ((0
 /** The buffer after take(): empty, so the next write allocates. */
 const NO_BYTES = Buffer.alloc(0);
 export class JsonEncoder {
-  buf: Buffer;
+  /** Where the JSON is written; `view` follows it whenever it is replaced. */
+  private bytes: Buffer;
   pos = 0;
-  /** A view of buf for lit's 32-bit stores; replaced with it. */
+  /** A view of the bytes for the word-sized stores of lit, uint and fraction6; replaced with them. */
   private view: DataView;
   /** Quoted JSON strings of the words written so far (see word). */
   private readonly words = new Map<string, Literal>();
 
   constructor(private readonly initialSize = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(initialSize);
-    this.view = viewOf(this.buf);
+    this.bytes = Buffer.allocUnsafe(initialSize);
+    this.view = viewOf(this.bytes);
+  }
+
+  /** The buffer: what was written is buf[0, pos). Read-only from outside: writes go through the methods. */
+  get buf(): Buffer {
+    return this.bytes;
   }
 
   /** Starts over (the buffer is kept). */
@@ -72,30 +78,30 @@ export class JsonEncoder {
   /** Ends a line of JSON Lines. */
   newline(): void {
     this.room(1);
-    this.buf[this.pos++] = 0x0a;
+    this.bytes[this.pos++] = 0x0a;
   }
 
   /** Gives away the bytes written so far, without copying them; the next write starts a fresh buffer. */
   take(): Buffer {
-    const done = this.buf.subarray(0, this.pos);
-    this.buf = NO_BYTES;
+    const done = this.bytes.subarray(0, this.pos);
+    this.bytes = NO_BYTES;
     this.view = viewOf(NO_BYTES);
     this.pos = 0;
     return done;
   }
 
   toString(): string {
-    return this.buf.toString('utf8', 0, this.pos);
+    return this.bytes.toString('utf8', 0, this.pos);
   }
 
   /** Makes room for `n` more bytes. */
   private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = Math.max(this.buf.length * 2, this.initialSize, 64);
+    if (this.pos + n <= this.bytes.length) return;
+    let size = Math.max(this.bytes.length * 2, this.initialSize, 64);
     while (size < this.pos + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    this.bytes.copy(next, 0, 0, this.pos);
+    this.bytes = next;
     this.view = viewOf(next);
   }
 
@@ -113,8 +119,8 @@ export class JsonEncoder {
   }
 
   /**
-   * A JSON string from a small vocabulary (states, kinds, reason and errno names, the rules'
-   * advice sentences): escaped and encoded the first time, copied after that. The same string
+   * A JSON string from a small vocabulary (states, kinds, reason and errno names): escaped and
+   * encoded the first time, copied after that. The same string
    * object is looked up by its cached hash, so a repeated word costs a Map lookup and a copy.
    */
   word(s: string): void {
@@ -123,7 +129,7 @@ export class JsonEncoder {
       const start = this.pos;
       this.str(s);
       // A copy: the encoder's buffer is reused and may be replaced when it grows.
-      if (this.words.size < MAX_WORDS) this.words.set(s, new Literal(new Uint8Array(this.buf.subarray(start, this.pos))));
+      if (this.words.size < MAX_WORDS) this.words.set(s, new Literal(new Uint8Array(this.bytes.subarray(start, this.pos))));
       return;
     }
     this.lit(known);
@@ -133,7 +139,7 @@ export class JsonEncoder {
   raw(s: string): void {
     const n = s.length;
     this.room(n * 3);
-    const b = this.buf;
+    const b = this.bytes;
     let p = this.pos;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
@@ -156,7 +162,7 @@ export class JsonEncoder {
       this.sentence(s);
       return;
     }
-    const b = this.buf;
+    const b = this.bytes;
     let p = this.pos;
     b[p++] = 0x22;
     for (let i = 0; i < n; i++) {
@@ -181,7 +187,7 @@ export class JsonEncoder {
    * in JavaScript at this length, and without the escaped copy JSON.stringify would allocate.
    */
   private sentence(s: string): void {
-    const b = this.buf;
+    const b = this.bytes;
     let p = this.pos;
     b[p++] = 0x22;
     let from = 0;
@@ -245,7 +251,7 @@ export class JsonEncoder {
   /** ".dddddd" for 0 < f < 10⁶ millionths, without trailing zeros. */
   private fraction6(f: number): void {
     this.room(7);
-    const b = this.buf;
+    const b = this.bytes;
     const p = this.pos;
     b[p] = 0x2e;
     // All six digits in small-integer arithmetic (a remainder of doubles is a call to fmod), then
@@ -270,7 +276,7 @@ export class JsonEncoder {
   /** A whole number 0 ≤ n < 2³², digit by digit (small-integer arithmetic below 2³¹). */
   private uint(n: number): void {
     this.room(10);
-    const b = this.buf;
+    const b = this.bytes;
     if (n < 10) {
       b[this.pos++] = 0x30 + n;
       return;
@@ -306,7 +312,7 @@ export class JsonEncoder {
    * returns the new position. The caller skips the low surrogate.
    */
   private multiByte(s: string, i: number, c: number, p: number, escapeLoneSurrogates: boolean): number {
-    const b = this.buf;
+    const b = this.bytes;
     if (c < 0x800) {
       b[p++] = 0xc0 | (c >> 6);
       b[p++] = 0x80 | (c & 0x3f);

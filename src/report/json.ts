@@ -74,7 +74,7 @@ const L = {
   plainEnd: literal(',"weirds":[],"icmp":null,"stats":null,"findings":[]}'),
 };
 
-function writeCalls(e: JsonEncoder, list: CallOutcome[]): void {
+function writeCalls(e: JsonEncoder, list: readonly CallOutcome[]): void {
   e.lit(L.open);
   for (let i = 0; i < list.length; i++) {
     const c = list[i]!;
@@ -122,8 +122,9 @@ function writeFinding(e: JsonEncoder, f: Finding): void {
   e.lit(L.summary);
   e.str(f.summary);
   e.lit(L.advice);
-  // Most advice is one of the rules' constant sentences, the same string each time: a word.
-  e.word(f.advice);
+  // Not a word: some rules name addresses in their advice, and a port scan's one-off sentences
+  // would fill the word cache.
+  e.str(f.advice);
   e.lit(L.state);
   e.wordOrNull(f.state);
   e.lit(L.candidates);

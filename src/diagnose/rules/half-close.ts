@@ -4,18 +4,18 @@
  * stream (recv() returned 0) and never called close() — the seed's file-descriptor leak. The
  * closer waits in FIN_WAIT2 (an orphaned one times out after tcp_fin_timeout, 60 s, silently).
  */
-import type { CallOutcome } from '../../analyze/records.js';
 import { type DiagnosisContext, type FindingParts, type Side, type SideView, clock, epochOf, peerOf, seconds } from '../context.js';
+import { sharedCalls } from '../errno.js';
 
 /** The closer's calls; the silent side's, and theirs when a new connection's RST is about to kill the stale socket. */
-const CLOSER_WAITS: CallOutcome[] = [{ call: 'recv', errno: null, note: 'waits' }];
-const END_OF_STREAM: CallOutcome[] = [{ call: 'recv', errno: null, note: '0: end of stream' }];
-const END_OF_STREAM_THEN_RESET: CallOutcome[] = [
+const CLOSER_WAITS = sharedCalls({ call: 'recv', errno: null, note: 'waits' });
+const END_OF_STREAM = sharedCalls({ call: 'recv', errno: null, note: '0: end of stream' });
+const END_OF_STREAM_THEN_RESET = sharedCalls(
   { call: 'recv', errno: null, note: '0: end of stream' },
   { call: 'send', errno: 'EPIPE', note: 'once the new connection\'s RST kills it' },
-];
+);
 
-/** The calls, by the silent side, when the record ended otherwise and when its 4-tuple was reused (shared: findings only read them). */
+/** The calls, by the silent side, when the record ended otherwise and when its 4-tuple was reused (shared, frozen). */
 const STALL_CALLS: Record<Side, { ended: FindingParts['calls']; reused: FindingParts['calls'] }> = {
   orig: { ended: { orig: END_OF_STREAM, resp: CLOSER_WAITS }, reused: { orig: END_OF_STREAM_THEN_RESET, resp: CLOSER_WAITS } },
   resp: { ended: { orig: CLOSER_WAITS, resp: END_OF_STREAM }, reused: { orig: CLOSER_WAITS, resp: END_OF_STREAM_THEN_RESET } },

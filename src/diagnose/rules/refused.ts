@@ -5,12 +5,14 @@
  */
 import { TH_ACK, TH_SYN } from '../../dissect/packet.js';
 import { endpointLabel, type FindingParts, type Side } from '../context.js';
+import { NOBODY, sharedCalls } from '../errno.js';
 import { at, isReply, rstFrames, type RstRule } from './rst-common.js';
 
-/** The calls, by the refused side (shared: findings only read them). */
+/** The calls, by the refused side (shared, frozen). */
+const CONNECT_REFUSED = sharedCalls({ call: 'connect', errno: 'ECONNREFUSED' });
 const REFUSED_CALLS: Record<Side, FindingParts['calls']> = {
-  orig: { orig: [{ call: 'connect', errno: 'ECONNREFUSED' }], resp: [] },
-  resp: { orig: [], resp: [{ call: 'connect', errno: 'ECONNREFUSED' }] },
+  orig: { orig: CONNECT_REFUSED, resp: NOBODY },
+  resp: { orig: NOBODY, resp: CONNECT_REFUSED },
 };
 
 export const refused: RstRule = (rc) => {

@@ -13,7 +13,7 @@ import type { CallOutcome } from '../../analyze/records.js';
 import { TH_ACK, TH_FIN, TH_SYN } from '../../dissect/packet.js';
 import type { RstRecord } from '../../tcp/evidence.js';
 import { type DiagnosisContext, type FindingParts, type SideView, bytesText, clock } from '../context.js';
-import { afterResetReceived } from '../errno.js';
+import { afterResetReceived, NOBODY } from '../errno.js';
 import { stateBefore, type TcpState } from '../state.js';
 
 export interface RstCase {
@@ -62,8 +62,8 @@ export function ignoredBySynSent(rc: RstCase): boolean {
 }
 
 /** What the RST's receiver sees, by its state, as per-side calls. */
-export function receiverCalls(rc: RstCase, senderCalls: CallOutcome[] = []): { orig: CallOutcome[]; resp: CallOutcome[] } {
-  const recv = ignoredBySynSent(rc) ? [] : afterResetReceived(rc.receiverState);
+export function receiverCalls(rc: RstCase, senderCalls: readonly CallOutcome[] = NOBODY): { orig: readonly CallOutcome[]; resp: readonly CallOutcome[] } {
+  const recv = ignoredBySynSent(rc) ? NOBODY : afterResetReceived(rc.receiverState);
   return rc.sender.side === 'orig' ? { orig: senderCalls, resp: recv } : { orig: recv, resp: senderCalls };
 }
 

@@ -4,9 +4,8 @@
  * kernel; the silence is the application's: busy, blocked, deadlocked, or it never accept()ed the
  * connection (a listener whose application does not accept still completes handshakes and queues
  * the data). Three endings:
- *  - the server closed without an answer (FIN before the client's, or after the client's
- *    half-close that ended its request): its application read the request and closed — curl's
- *    "Empty reply from server";
+ *  - the server closed without an answer (FIN before the client's): its application read the
+ *    request and closed — curl's "Empty reply from server";
  *  - the client gave up: it closed or reset after waiting at least UNANSWERED_MIN_S;
  *  - still waiting when the capture stopped watching, for at least UNANSWERED_MIN_S.
  * An observation, not a failure: a protocol in which only the client talks (a log shipper)
@@ -41,12 +40,8 @@ export function unansweredRequest(ctx: DiagnosisContext, out: FindingParts[]): v
   let at: number;
   let confidence: number;
   let frame: number;
-  // The client's FIN soon after its request, before any FIN of the server's: "that is all", then it waited.
-  const clientHalfClosed = o.fins > 0 && clientFinMs < 0 && clientRst === undefined && !(r.fins > 0 && r.finFrame < o.finFrame);
-  // The server closed without answering: before the client closed, or after its half-close (it
-  // read the request to its end and closed — `nc -N`, `curl --data … | …` into such a server).
-  const serverClosed = r.fins > 0 && (o.fins === 0 || r.finFrame < o.finFrame || clientHalfClosed);
-  if (serverClosed) {
+  const serverClosedFirst = r.fins > 0 && (o.fins === 0 || r.finFrame < o.finFrame);
+  if (serverClosedFirst) {
     at = epochOf(ctx, r.finMs);
     frame = r.finFrame;
     confidence = 0.6;
@@ -66,7 +61,8 @@ export function unansweredRequest(ctx: DiagnosisContext, out: FindingParts[]): v
     confidence = 0.5;
     ending = `but sent nothing back in the ${seconds(at - sent)} the capture watched after it`;
   }
-  const halfClosed = clientHalfClosed ? ` (then half-closed with its FIN, frame ${o.finFrame}, and waited for the answer)` : '';
+  // The client's FIN soon after its request, before any FIN of the server's: "that is all", then it waited.
+  const halfClosed = o.fins > 0 && clientFinMs < 0 && !serverClosedFirst && !(o.rare?.rsts.length) ? ` (then half-closed with its FIN, frame ${o.finFrame}, and waited for the answer)` : '';
   out.push({
     kind: 'unanswered-request',
     by: server.side,
@@ -77,7 +73,7 @@ export function unansweredRequest(ctx: DiagnosisContext, out: FindingParts[]): v
     state: null,
     candidates: [],
     calls: {
-      orig: [{ call: 'recv', errno: null, note: serverClosed ? '0: end of stream, no answer' : 'waits' }],
+      orig: [{ call: 'recv', errno: null, note: serverClosedFirst ? '0: end of stream, no answer' : 'waits' }],
       resp: [],
     },
     summary: `${request}${halfClosed}; ${acked} — its kernel received the request — ${ending}. ${why}`,

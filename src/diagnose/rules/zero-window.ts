@@ -16,7 +16,7 @@
  * are known to ±1 ms: a sub-millisecond episode reads 0 or 1 ms and is printed as such
  * ("under 1 ms", "about 1 ms"), never as "0 µs".
  */
-import type { CallOutcome } from '../../analyze/records.js';
+import { NOBODY, sharedCalls } from '../errno.js';
 import { type DiagnosisContext, type FindingParts, type Side, type SideView, epochOf, msText, peerOf } from '../context.js';
 
 /** TCP_RTO_MIN: the earliest a Linux sender's probe timer fires into a shut window (ms). */
@@ -57,11 +57,11 @@ export function zeroWindowEpisodes(ctx: DiagnosisContext, s: SideView): ZeroWind
   };
 }
 
-const SEND_WAITS: CallOutcome[] = [{ call: 'send', errno: 'EAGAIN', note: 'non-blocking; blocking send() waits' }];
-/** The calls, by the side that advertised the zero window: its peer's sends wait (shared: findings only read them). */
+const SEND_WAITS = sharedCalls({ call: 'send', errno: 'EAGAIN', note: 'non-blocking; blocking send() waits' });
+/** The calls, by the side that advertised the zero window: its peer's sends wait (shared, frozen). */
 const ZERO_WINDOW_CALLS: Record<Side, FindingParts['calls']> = {
-  orig: { orig: [], resp: SEND_WAITS },
-  resp: { orig: SEND_WAITS, resp: [] },
+  orig: { orig: NOBODY, resp: SEND_WAITS },
+  resp: { orig: SEND_WAITS, resp: NOBODY },
 };
 
 function one(ctx: DiagnosisContext, s: SideView, out: FindingParts[]): void {
