@@ -15,22 +15,11 @@ import { Worker } from 'node:worker_threads';
 import { ethernet, gzip, handshakeDataClose, pcapFile, pcapngFile, tcpIpPacket } from './helpers/capture-builder.js';
 import type { FuzzReply, FuzzRequest } from './helpers/fuzz-worker.js';
 import { conformanceDir } from './helpers/paths.js';
+import { prng } from './helpers/prng.js';
 
 const BUDGET_MS = Number(process.env['TCPSLEUTH_FUZZ_SECONDS'] ?? 15) * 1000;
 const HANG_MS = 5000;
 const TYPED = new Set(['TSL_ERR_NOT_A_CAPTURE', 'TSL_ERR_TRUNCATED', 'TSL_ERR_CORRUPT', 'TSL_ERR_LINKTYPE']);
-
-/** A small deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seeds(): Array<[string, Buffer]> {
   const traces = ['ssh-dups.pcap', 'retransmit-fast009.pcap', 'http-on-irc-port-missing-syn.pcapng', 'Teredo.pcap', 'pop3.pcap', 'retransmit-timeout.pcapng'];

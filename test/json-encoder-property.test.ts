@@ -11,20 +11,9 @@ import { describe, it } from 'node:test';
 import type { CallOutcome, ConnectionRecord, DirectionStats, Finding } from '../src/analyze/records.js';
 import { connectionToJson, writeConnectionJson } from '../src/report/json.js';
 import { JsonEncoder, type Literal, literal } from '../src/report/json-encoder.js';
+import { prng } from './helpers/prng.js';
 
 const SEED = Number(process.env['TCPSLEUTH_JSON_PROP_SEED'] ?? 0x5eed1e55) >>> 0;
-
-/** mulberry32, as test/fuzz.test.ts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random draws for one case: its own stream, so that it can be replayed alone. */
 class Gen {
