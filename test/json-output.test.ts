@@ -151,3 +151,26 @@ it('the byte encoder spells strings and numbers as JSON.stringify does', () => {
   chunks.push(e.take());
   assert.equal(Buffer.concat(chunks).toString('utf8'), lines.map((w) => `${JSON.stringify(w)}\n`).join(''));
 });
+
+it('a taken buffer handed back is written into again, and nothing it handed out changes', () => {
+  const e = new JsonEncoder(1 << 12);
+  e.str('first chunk');
+  const first = e.take();
+  const firstBytes = Buffer.from(first);
+  e.str('second chunk');
+  const second = e.take();
+  // Not handed back yet: the second chunk lives in memory of its own.
+  assert.notEqual(second.buffer, first.buffer);
+  assert.deepEqual(first, firstBytes);
+  e.recycle(first);
+  e.str('third');
+  const third = e.take();
+  assert.equal(third.buffer, first.buffer, 'the recycled buffer is used again');
+  assert.equal(third.toString(), '"third"');
+  assert.equal(second.toString(), '"second chunk"');
+  // A buffer from Buffer's shared pool (small, with an offset) is never taken in.
+  const pooled = Buffer.from('x');
+  e.recycle(pooled);
+  e.str('fourth');
+  assert.notEqual(e.take().buffer, pooled.buffer);
+});

@@ -216,6 +216,8 @@ export async function runAnalyze(argv: string[]): Promise<number> {
 
   // Room for a chunk and the record that completes it, so the buffer rarely has to grow.
   const json = new JsonEncoder(JSON_CHUNK + (64 << 10));
+  // A chunk's buffer goes back to the encoder once written: two buffers in turn, not one per chunk.
+  const recycleJson = (chunk: Buffer): void => json.recycle(chunk);
   // The text report keeps only what it will show (and counts the rest): memory stays bounded.
   const digest = new ReportDigest(limit, limit === 0 ? 0 : Math.max(3, Math.ceil(limit / 4)));
   let summary: SummaryRecord | null = null;
@@ -232,7 +234,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
             writeConnectionJson(json, r);
             json.newline();
             // The encoder's bytes go to stdout as they are, a chunk at a time.
-            if (json.pos >= JSON_CHUNK) out.pushChunk(json.take());
+            if (json.pos >= JSON_CHUNK) out.pushChunk(json.take(), recycleJson);
           } else {
             digest.add(r);
             const failure = feed?.add(r, captureNow) ?? null;
@@ -245,7 +247,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
       }
       // What this chunk of the capture completed goes out now: a live capture's records as its
       // connections end, not once a megabyte of them has piled up.
-      if (json.pos > 0) out.pushChunk(json.take());
+      if (json.pos > 0) out.pushChunk(json.take(), recycleJson);
       if (followed) await out.flush();
       else await out.flushIfFull();
     }
@@ -280,7 +282,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     throw fatal;
   }
   if (values.json) {
-    out.pushChunk(json.take());
+    out.pushChunk(json.take(), recycleJson);
     await out.line(jsonLine(summary));
   } else if (connectionId !== undefined) {
     const t = traced as { rows: PacketRow[]; record: ConnectionRecord } | null;

@@ -48,11 +48,14 @@ export class LineWriter {
 
   /**
    * Hands over whole lines encoded elsewhere (a JsonEncoder's bytes, newlines included), after
-   * what is queued, without copying them: the caller gives the buffer up.
+   * what is queued, without copying them: the caller gives the buffer up, and gets it back
+   * through `written` once the stream is done with it.
    */
-  pushChunk(chunk: Buffer): void {
+  pushChunk(chunk: Buffer, written?: (chunk: Buffer) => void): void {
     this.writeOut();
-    if (chunk.length > 0) this.out.write(chunk);
+    if (chunk.length === 0) return;
+    if (written === undefined) this.out.write(chunk);
+    else this.out.write(chunk, () => written(chunk));
   }
 
   /** Hands the buffer out if `n` more bytes would not fit (and grows it for one huge line). */

@@ -59,6 +59,8 @@ export class JsonEncoder {
   private view: DataView;
   /** Quoted JSON strings of the words written so far (see word). */
   private readonly words = new Map<string, Literal>();
+  /** A buffer given away by take() and handed back (recycle), for the next one to need room. */
+  private spare: Buffer | null = null;
 
   constructor(private readonly initialSize = 1 << 16) {
     this.bytes = Buffer.allocUnsafe(initialSize);
@@ -81,13 +83,27 @@ export class JsonEncoder {
     this.bytes[this.pos++] = 0x0a;
   }
 
-  /** Gives away the bytes written so far, without copying them; the next write starts a fresh buffer. */
+  /**
+   * Gives away the bytes written so far, without copying them; the next write starts in another
+   * buffer (the spare one, if a taken buffer came back).
+   */
   take(): Buffer {
     const done = this.bytes.subarray(0, this.pos);
     this.bytes = NO_BYTES;
     this.view = viewOf(NO_BYTES);
     this.pos = 0;
     return done;
+  }
+
+  /**
+   * Takes back what take() gave away, once its bytes are no longer needed (written out), so that
+   * a stream of chunks reuses two buffers instead of allocating one per chunk: megabytes each,
+   * outside the JavaScript heap, which the garbage collector frees late.
+   */
+  recycle(chunk: Buffer): void {
+    // Only a whole buffer of our own: a small one may share its memory with others (Buffer's pool).
+    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength < this.initialSize || this.spare !== null) return;
+    this.spare = Buffer.from(chunk.buffer, 0, chunk.buffer.byteLength);
   }
 
   toString(): string {
@@ -99,7 +115,13 @@ export class JsonEncoder {
     if (this.pos + n <= this.bytes.length) return;
     let size = Math.max(this.bytes.length * 2, this.initialSize, 64);
     while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    let next: Buffer;
+    if (this.spare !== null && this.spare.length >= size) {
+      next = this.spare;
+      this.spare = null;
+    } else {
+      next = Buffer.allocUnsafe(size);
+    }
     this.bytes.copy(next, 0, 0, this.pos);
     this.bytes = next;
     this.view = viewOf(next);
