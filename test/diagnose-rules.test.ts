@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConnectionRecord, Finding } from '../src/analyze/records.js';
 import { connectionToJson } from '../src/report/json.js';
-import { ATTEMPT_HORIZON, ATTEMPT_SOFT_LIMIT, DiagnosisMemory } from '../src/diagnose/context.js';
+import { ATTEMPT_HORIZON, ATTEMPT_SOFT_LIMIT, DiagnosisMemory, seconds } from '../src/diagnose/context.js';
 import { explainTopic, FAILURE_KINDS } from '../src/diagnose/knowledge.js';
 import { ReportDigest } from '../src/report/digest.js';
 import { renderFindings, renderPacketTrace } from '../src/report/text.js';
@@ -1096,5 +1096,16 @@ describe('unanswered requests: acknowledged by the server kernel, never answered
     const lost = request(9111);
     lost.sNext = (lost.sNext + 24) >>> 0;
     await none(lost.c('A', { dt: 0.5 }).s('FA', { dt: 1.5 }).c('FA').s('A'), 'an answer the capture missed');
+  });
+});
+
+describe('durations in the sentences', () => {
+  it('take the unit of the rounded figure: never "1000 µs" or "1000 ms"', () => {
+    assert.equal(seconds(0.0005), '500 µs');
+    assert.equal(seconds(0.0009996), '1 ms');
+    assert.equal(seconds(0.25), '250 ms');
+    assert.equal(seconds(0.9996), '1.0 s');
+    assert.equal(seconds(42), '42 s');
+    assert.equal(seconds(600), '10.0 min');
   });
 });

@@ -269,8 +269,11 @@ export function clock(t: number): string {
 }
 
 export function seconds(s: number): string {
-  if (s < 0.001) return `${Math.round(s * 1e6)} µs`;
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  // The unit follows the rounded figure: 999.6 µs is "1 ms", not "1000 µs".
+  const us = Math.round(s * 1e6);
+  if (us < 1000) return `${us} µs`;
+  const ms = Math.round(s * 1000);
+  if (ms < 1000) return `${ms} ms`;
   if (s < 120) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
   if (s < 7200) return `${(s / 60).toFixed(1)} min`;
   return `${(s / 3600).toFixed(1)} h`;
