@@ -51,6 +51,7 @@ const DIGIT_PAIRS = new Uint16Array(100);
 for (let i = 0; i < 100; i++) DIGIT_PAIRS[i] = (0x30 + Math.floor(i / 10)) | ((0x30 + (i % 10)) << 8);
 /** The buffer after take(): empty, so the next write allocates. */
 const NO_BYTES = Buffer.alloc(0);
+
 export class JsonEncoder {
   /** Where the JSON is written; `view` follows it whenever it is replaced. */
   private bytes: Buffer;
